@@ -1,0 +1,208 @@
+"""Configuration of the smart trailing stop: one validated, immutable object.
+
+Ratios follow freqtrade (0.015 = 1.5 %) and are measured on price from the entry or the peak,
+independent of leverage and fees. Every block but the two base distances is off when absent or null.
+Validation happens once at start-up; the trading loop only ever sees a valid ``TrailingConfig``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+CONFIG_SECTION = "smart_trailing"
+
+# Open interval (0, 1): a ratio of price that must move something and cannot exceed the price itself.
+Ratio = Field(gt=0, lt=1)
+
+
+class ConfigError(ValueError):
+    """An invalid ``smart_trailing`` setting; the message names the key, the value and what is allowed."""
+
+
+class _Block(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class BreakevenConfig(_Block):
+    """Before activation, once profit reaches ``trigger_profit``, lock the stop at entry x (1 + offset)."""
+
+    trigger_profit: float = Field(gt=0, lt=1)
+    offset: float = Field(default=0.002, ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _offset_below_trigger(self) -> "BreakevenConfig":
+        if self.offset >= self.trigger_profit:
+            raise ValueError(
+                f"offset {self.offset} must be below trigger_profit {self.trigger_profit}, "
+                "otherwise the breakeven stop would sit above the price that triggered it"
+            )
+        return self
+
+
+class TimeActivationConfig(_Block):
+    """Activate trailing once the trade is ``after_minutes`` old and at least ``min_profit`` up."""
+
+    after_minutes: float = Field(gt=0, le=525_600)
+    min_profit: float = Field(default=0.0, ge=0, lt=1)
+
+
+class StepConfig(_Block):
+    """From a peak profit of ``profit`` on, trail ``trail_distance`` behind the peak."""
+
+    profit: float = Field(gt=0, lt=1)
+    trail_distance: float = Field(gt=0, lt=1)
+
+
+class MomentumConfig(_Block):
+    """Scale the distance with volatility (ATR) and tighten it on strong momentum (rate of change).
+
+    distance = atr_multiplier x ATR / close when ``atr_multiplier`` is set (else the step distance);
+    multiplied by ``roc_factor`` while the rate of change over ``roc_period`` candles runs in the
+    trade's favour by at least ``roc_threshold``; finally clamped to [min_distance, max_distance].
+    """
+
+    atr_period: int = Field(default=14, ge=2, le=500)
+    atr_multiplier: float | None = Field(default=None, gt=0, le=50)
+    roc_period: int = Field(default=12, ge=1, le=500)
+    roc_threshold: float | None = Field(default=None, gt=0, lt=1)
+    roc_factor: float = Field(default=0.5, gt=0, le=3)
+    min_distance: float = Ratio
+    max_distance: float = Ratio
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> "MomentumConfig":
+        if self.min_distance > self.max_distance:
+            raise ValueError(
+                f"min_distance {self.min_distance} must not exceed max_distance {self.max_distance}"
+            )
+        if self.atr_multiplier is None and self.roc_threshold is None:
+            raise ValueError("set atr_multiplier and/or roc_threshold, or remove the momentum block")
+        return self
+
+
+class TrailingConfig(_Block):
+    """The whole smart trailing configuration (the ``smart_trailing`` section)."""
+
+    activation_profit: float = Field(default=0.015, gt=0, lt=1)
+    trail_distance: float = Field(default=0.005, gt=0, lt=1)
+    breakeven: BreakevenConfig | None = None
+    time_activation: TimeActivationConfig | None = None
+    steps: tuple[StepConfig, ...] = ()
+    momentum: MomentumConfig | None = None
+    notify: bool = True
+
+    @model_validator(mode="after")
+    def _steps_tighten(self) -> "TrailingConfig":
+        previous_profit, previous_distance = 0.0, self.trail_distance
+        for index, step in enumerate(self.steps):
+            if step.profit <= previous_profit:
+                raise ValueError(
+                    f"steps[{index}].profit {step.profit} must be greater than the previous "
+                    f"step's profit {previous_profit} (sorted, no overlap)"
+                )
+            if step.trail_distance > previous_distance:
+                raise ValueError(
+                    f"steps[{index}].trail_distance {step.trail_distance} must not exceed "
+                    f"{previous_distance} (distances only tighten as profit grows)"
+                )
+            previous_profit, previous_distance = step.profit, step.trail_distance
+        if self.breakeven and self.breakeven.trigger_profit >= self.activation_profit:
+            raise ValueError(
+                f"breakeven.trigger_profit {self.breakeven.trigger_profit} must be below "
+                f"activation_profit {self.activation_profit}: breakeven acts before activation"
+            )
+        return self
+
+
+def _known_keys(model: type[BaseModel]) -> list[str]:
+    return list(model.model_fields)
+
+
+def _model_at(path: tuple) -> type[BaseModel] | None:
+    """The model that owns the mapping at ``path`` (for typo suggestions)."""
+    model: type[BaseModel] = TrailingConfig
+    for part in path:
+        if isinstance(part, int):
+            continue
+        annotation = model.model_fields[part].annotation if part in model.model_fields else None
+        nested = [
+            t
+            for t in (*getattr(annotation, "__args__", ()), annotation)
+            if isinstance(t, type) and issubclass(t, BaseModel)
+        ]
+        if not nested:
+            return None
+        model = nested[0]
+    return model
+
+
+def _dotted(path: tuple) -> str:
+    text = CONFIG_SECTION
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
+_BOUND_WORDS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+
+
+def _allowed_range(location: tuple) -> str:
+    """'> 0 and < 1' for the field at ``location``, read from the models' own constraints."""
+    owner = _model_at(location[:-1])
+    field = owner.model_fields.get(str(location[-1])) if owner else None
+    if field is None:
+        return ""
+    parts = []
+    for constraint in field.metadata:
+        for attr, word in _BOUND_WORDS.items():
+            bound = getattr(constraint, attr, None)
+            if bound is not None:
+                parts.append(f"{word} {bound:g}")
+    return " and ".join(parts)
+
+
+def _describe(error: dict) -> str:
+    location = tuple(error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        owner = _model_at(location[:-1])
+        known = _known_keys(owner) if owner else []
+        guess = difflib.get_close_matches(str(location[-1]), known, n=1)
+        hint = f" Did you mean '{guess[0]}'?" if guess else ""
+        return f"{_dotted(location)}: unknown key.{hint} Allowed keys: {', '.join(known)}"
+    if kind == "missing":
+        return f"{_dotted(location)}: required key is missing"
+    if kind == "value_error":  # a rule across keys; the message names them
+        return f"{_dotted(location)}: {error['msg'].removeprefix('Value error, ')}"
+    allowed = _allowed_range(location)
+    wanted = f"allowed: {allowed}" if allowed else error["msg"]
+    return f"{_dotted(location)} = {error.get('input')!r}: {wanted}"
+
+
+def parse_config(raw: Mapping[str, Any] | None) -> TrailingConfig:
+    """Validate a ``smart_trailing`` mapping; raise ``ConfigError`` naming every bad key and value."""
+    if raw is None:
+        return TrailingConfig()
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{CONFIG_SECTION} = {raw!r}: must be a JSON object")
+    try:
+        return TrailingConfig.model_validate(dict(raw))
+    except ValidationError as exc:
+        problems = "; ".join(_describe(error) for error in exc.errors(include_url=False))
+        raise ConfigError(f"Invalid smart trailing configuration: {problems}") from None
+
+
+def merge_settings(*layers: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Merge setting layers, later ones winning key by key (blocks are replaced, not deep-merged).
+
+    A block is replaced whole so that a config.json block never inherits a stray key from the
+    strategy's block that the user did not write.
+    """
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        if layer:
+            merged.update(layer)
+    return merged

@@ -1,0 +1,59 @@
+"""Momentum inputs computed with TA-Lib once per analysed dataframe, looked up per tick.
+
+The value used at time ``t`` is always that of the last candle that had closed by ``t`` (candle open
+time + timeframe <= t). That is the same candle in backtesting (where custom_stoploss runs at a candle's
+open time) and live (where the last analysed row is the last closed candle), so both modes agree.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import talib.abstract as ta
+from pandas import DataFrame
+
+from ts_plugin.config import MomentumConfig
+from ts_plugin.machine import Momentum
+
+ATR_COLUMN = "ts_atr_ratio"
+ROC_COLUMN = "ts_roc"
+_EPOCH = pd.Timestamp(0, tz="UTC")
+
+
+class MomentumSeries:
+    """Close times and indicator values of one pair, searchable by time without copying frames."""
+
+    __slots__ = ("close_times", "atr_ratio", "roc")
+
+    def __init__(self, close_times: np.ndarray, atr_ratio: np.ndarray, roc: np.ndarray) -> None:
+        self.close_times = close_times
+        self.atr_ratio = atr_ratio
+        self.roc = roc
+
+    def at(self, epoch_seconds: float) -> Momentum | None:
+        """Indicators of the last candle closed at ``epoch_seconds``; None before the first one."""
+        index = int(np.searchsorted(self.close_times, epoch_seconds, side="right")) - 1
+        if index < 0:
+            return None
+        atr, roc = float(self.atr_ratio[index]), float(self.roc[index])
+        if atr != atr and roc != roc:  # both NaN: indicators still warming up
+            return None
+        return Momentum(atr_ratio=atr, roc=0.0 if roc != roc else roc)
+
+
+def add_momentum_columns(dataframe: DataFrame, tuning: MomentumConfig) -> DataFrame:
+    """Add ATR/close and rate of change (as ratios) computed with TA-Lib."""
+    dataframe[ATR_COLUMN] = ta.ATR(dataframe, timeperiod=tuning.atr_period) / dataframe["close"]
+    dataframe[ROC_COLUMN] = ta.ROCR(dataframe, timeperiod=tuning.roc_period) - 1.0
+    return dataframe
+
+
+def momentum_series(dataframe: DataFrame, timeframe_seconds: int) -> MomentumSeries:
+    """Snapshot the columns added by ``add_momentum_columns`` for per-tick lookups."""
+    # Unit-agnostic epoch seconds (pandas may store dates in ns, us or s).
+    opens = ((dataframe["date"] - _EPOCH) // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)
+    return MomentumSeries(
+        close_times=(opens + timeframe_seconds).astype(np.float64),
+        atr_ratio=dataframe[ATR_COLUMN].to_numpy(dtype=np.float64, copy=True),
+        roc=dataframe[ROC_COLUMN].to_numpy(dtype=np.float64, copy=True),
+    )

@@ -1,0 +1,153 @@
+"""The per-trade trailing state: one frozen value, and its JSON form for freqtrade's custom data.
+
+The JSON form is what users read in Telegram's ``/list_custom_data <id> smart_trailing`` and the REST
+API, so it uses plain words, prices and ISO-8601 UTC times. ``decode`` rejects anything it cannot trust
+(wrong schema version, missing or mistyped fields) so the adapter can rebuild the state from the trade.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+class Phase(str, Enum):
+    """Where a trade's trailing stop is in its life."""
+
+    WAITING = "WAITING"  # initial hard stop (the strategy's ``stoploss``) in charge
+    BREAKEVEN = "BREAKEVEN"  # stop locked at entry plus offset, trailing not yet active
+    ACTIVE = "ACTIVE"  # trailing behind the peak
+    CLOSED = "CLOSED"  # trade exited; kept for inspection, never stepped again
+
+
+@dataclass(frozen=True, slots=True)
+class TrailState:
+    """Everything the machine needs to continue a trade's trailing stop exactly where it was.
+
+    Prices are absolute. ``peak`` is the best price seen (highest for long, lowest for short).
+    ``stop`` is None until breakeven or activation sets one. Times are epoch seconds taken from what
+    freqtrade passes in, never from the wall clock, so backtests are deterministic.
+    """
+
+    is_short: bool
+    entry: float
+    activation_price: float
+    peak: float
+    stop: float | None
+    phase: Phase
+    opened_at: float
+    updated_at: float
+    activated_at: float | None = None
+    breakeven_at: float | None = None
+    distance: float | None = None
+    stop_raises: int = 0
+    rebuilds: int = 0
+    exit_reason: str | None = None
+
+
+class StateError(ValueError):
+    """Stored state that cannot be trusted; the caller rebuilds it from the trade."""
+
+
+def _iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _epoch(text: Any, field: str, optional: bool = False) -> float | None:
+    if text is None and optional:
+        return None
+    if not isinstance(text, str):
+        raise StateError(f"{field}: expected an ISO-8601 time, got {text!r}")
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise StateError(f"{field}: {exc}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def _price(value: Any, field: str, optional: bool = False) -> float | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise StateError(f"{field}: expected a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number) or number <= 0:
+        raise StateError(f"{field}: expected a positive finite price, got {value!r}")
+    return number
+
+
+def _count(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise StateError(f"{field}: expected a non-negative integer, got {value!r}")
+    return value
+
+
+def encode(state: TrailState) -> dict[str, Any]:
+    """The JSON object stored under the trade's ``smart_trailing`` custom-data key."""
+    return {
+        "v": SCHEMA_VERSION,
+        "phase": state.phase.value,
+        "side": "short" if state.is_short else "long",
+        "entry": state.entry,
+        "activation_price": state.activation_price,
+        "peak": state.peak,
+        "stop": state.stop,
+        "distance": state.distance,
+        "stop_raises": state.stop_raises,
+        "opened_at": _iso(state.opened_at),
+        "breakeven_at": _iso(state.breakeven_at),
+        "activated_at": _iso(state.activated_at),
+        "updated_at": _iso(state.updated_at),
+        "rebuilds": state.rebuilds,
+        "exit_reason": state.exit_reason,
+    }
+
+
+def decode(stored: Any) -> TrailState:
+    """Read a stored object back, or raise ``StateError`` saying what is wrong with it."""
+    if not isinstance(stored, dict):
+        raise StateError(f"expected a JSON object, got {type(stored).__name__}")
+    if stored.get("v") != SCHEMA_VERSION:
+        raise StateError(f"unknown schema version {stored.get('v')!r} (expected {SCHEMA_VERSION})")
+    try:
+        phase = Phase(stored["phase"])
+        side = stored["side"]
+        if side not in ("long", "short"):
+            raise StateError(f"side: expected 'long' or 'short', got {side!r}")
+        distance = stored["distance"]
+        if distance is not None and not (isinstance(distance, (int, float)) and 0 < distance < 1):
+            raise StateError(f"distance: expected a ratio in (0, 1), got {distance!r}")
+        exit_reason = stored["exit_reason"]
+        if exit_reason is not None and not isinstance(exit_reason, str):
+            raise StateError(f"exit_reason: expected text, got {exit_reason!r}")
+        return TrailState(
+            is_short=side == "short",
+            entry=_price(stored["entry"], "entry"),
+            activation_price=_price(stored["activation_price"], "activation_price"),
+            peak=_price(stored["peak"], "peak"),
+            stop=_price(stored["stop"], "stop", optional=True),
+            phase=phase,
+            opened_at=_epoch(stored["opened_at"], "opened_at"),
+            updated_at=_epoch(stored["updated_at"], "updated_at"),
+            activated_at=_epoch(stored["activated_at"], "activated_at", optional=True),
+            breakeven_at=_epoch(stored["breakeven_at"], "breakeven_at", optional=True),
+            distance=None if distance is None else float(distance),
+            stop_raises=_count(stored["stop_raises"], "stop_raises"),
+            rebuilds=_count(stored["rebuilds"], "rebuilds"),
+            exit_reason=exit_reason,
+        )
+    except KeyError as exc:
+        raise StateError(f"missing field {exc.args[0]!r}") from None
+    except ValueError as exc:
+        if isinstance(exc, StateError):
+            raise
+        raise StateError(str(exc)) from None
