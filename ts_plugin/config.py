@@ -83,6 +83,30 @@ class MomentumConfig(_Block):
         return self
 
 
+class ExchangeConfig(_Block):
+    """How the stop order on the exchange follows the bot's stop (stoploss_on_exchange only)."""
+
+    min_update_interval_s: float = Field(default=60.0, ge=0, le=86_400)
+    min_improvement: float = Field(default=0.001, ge=0, lt=1)
+    emergency_improvement: float = Field(default=0.01, gt=0, lt=1)
+    alert_unprotected_window_ms: float = Field(default=500.0, ge=0, le=600_000)
+    orphan_check_interval_s: float = Field(default=300.0, ge=5, le=86_400)
+    cancel_foreign_stop_orders: bool = False
+    retry_attempts: int = Field(default=4, ge=1, le=20)
+    retry_budget_s: float = Field(default=8.0, gt=0, le=120)
+    circuit_failure_threshold: int = Field(default=5, ge=1, le=100)
+    circuit_cooldown_s: float = Field(default=120.0, gt=0, le=86_400)
+
+    @model_validator(mode="after")
+    def _emergency_above_minimum(self) -> "ExchangeConfig":
+        if self.emergency_improvement <= self.min_improvement:
+            raise ValueError(
+                f"emergency_improvement {self.emergency_improvement} must be greater than "
+                f"min_improvement {self.min_improvement}"
+            )
+        return self
+
+
 class TrailingConfig(_Block):
     """The whole smart trailing configuration (the ``smart_trailing`` section)."""
 
@@ -92,6 +116,7 @@ class TrailingConfig(_Block):
     time_activation: TimeActivationConfig | None = None
     steps: tuple[StepConfig, ...] = ()
     momentum: MomentumConfig | None = None
+    exchange: ExchangeConfig = ExchangeConfig()
     notify: bool = True
 
     @model_validator(mode="after")

@@ -1,0 +1,101 @@
+"""The exchange-stop update policy, circuit breaker and retry budget (pure, no exchange)."""
+
+import random
+
+import ccxt
+import pytest
+
+from ts_plugin.config import ConfigError, parse_config
+from ts_plugin.exchange.circuit import CircuitBreaker, CircuitState
+from ts_plugin.exchange.policy import UpdatePolicy, Verdict, decide
+from ts_plugin.exchange.retry import RetryBudgetExceeded, RetryPolicy, call_with_retry
+
+POLICY = UpdatePolicy(min_update_interval_s=60, min_improvement=0.001, emergency_improvement=0.01)
+
+
+@pytest.mark.parametrize(
+    "current, candidate, is_short, last, now, verdict",
+    [
+        (None, 100.0, False, None, 0, Verdict.MOVE),  # no stop known: always place
+        (100.0, 99.0, False, None, 0, Verdict.SKIP_NOT_TIGHTER),
+        (100.0, 101.0, True, None, 0, Verdict.SKIP_NOT_TIGHTER),
+        (100.0, 100.05, False, 0, 120, Verdict.SKIP_IMPROVEMENT),  # 0.05 % < 0.1 %
+        (100.0, 100.5, False, 0, 30, Verdict.SKIP_INTERVAL),  # 0.5 % but 30 s after the last move
+        (100.0, 100.5, False, 0, 60, Verdict.MOVE),
+        (100.0, 101.0, False, 0, 1, Verdict.EMERGENCY),  # 1 % bypasses the interval
+        (100.0, 99.0, True, 0, 1, Verdict.EMERGENCY),
+        (100.0, 99.5, True, 0, 61, Verdict.MOVE),
+    ],
+)
+def test_policy_rules(current, candidate, is_short, last, now, verdict):
+    assert decide(POLICY, current, candidate, is_short, last, now) is verdict
+
+
+def test_exchange_block_validation():
+    assert parse_config({}).exchange.min_update_interval_s == 60
+    with pytest.raises(ConfigError, match="emergency_improvement 0.001 must be greater than min_improvement 0.002"):
+        parse_config({"exchange": {"min_improvement": 0.002, "emergency_improvement": 0.001}})
+    with pytest.raises(ConfigError, match="Did you mean 'min_update_interval_s'"):
+        parse_config({"exchange": {"min_update_interval": 30}})
+
+
+def test_circuit_opens_half_opens_and_closes():
+    breaker = CircuitBreaker(failure_threshold=3, cooldown_s=100)
+    for _ in range(2):
+        assert breaker.record_failure(now=0) is CircuitState.CLOSED
+    assert breaker.record_failure(now=10) is CircuitState.OPEN and breaker.times_opened == 1
+    assert not breaker.allows(now=50)
+    assert breaker.allows(now=110) and breaker.state is CircuitState.HALF_OPEN
+    assert breaker.record_failure(now=111) is CircuitState.OPEN  # trial failed: open again
+    assert breaker.allows(now=211)
+    assert breaker.record_success() is CircuitState.CLOSED and breaker.failures == 0
+
+
+def test_retry_until_success_with_growing_jittered_delays():
+    answers = iter([ccxt.RequestTimeout("t"), ccxt.RateLimitExceeded("429"), ccxt.InvalidNonce("-1021"), "ok"])
+
+    def flaky():
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    slept = []
+    retried = []
+    result = call_with_retry(flaky, RetryPolicy(attempts=5, base_delay_s=1, max_delay_s=8, budget_s=100),
+                             on_retry=lambda n, e: retried.append(type(e).__name__),
+                             sleep=slept.append, clock=lambda: 0.0, rng=random.Random(1))
+    assert result == "ok" and retried == ["RequestTimeout", "RateLimitExceeded", "InvalidNonce"]
+    assert all(0 <= d <= cap for d, cap in zip(slept, [1, 2, 4]))
+
+
+def test_retry_gives_up_on_attempts_and_never_retries_permanent_errors():
+    def always_down():
+        raise ccxt.ExchangeNotAvailable("503")
+
+    with pytest.raises(RetryBudgetExceeded) as caught:
+        call_with_retry(always_down, RetryPolicy(attempts=3), sleep=lambda d: None, clock=lambda: 0.0)
+    assert caught.value.attempts == 3
+
+    calls = []
+
+    def refused():
+        calls.append(1)
+        raise ccxt.InsufficientFunds("no")
+
+    with pytest.raises(ccxt.InsufficientFunds):
+        call_with_retry(refused, RetryPolicy(attempts=3), sleep=lambda d: None)
+    assert len(calls) == 1
+
+
+def test_retry_respects_the_time_budget():
+    now = [0.0]
+
+    def slow_failure():
+        now[0] += 5.0
+        raise ccxt.RequestTimeout("t")
+
+    with pytest.raises(RetryBudgetExceeded) as caught:
+        call_with_retry(slow_failure, RetryPolicy(attempts=10, base_delay_s=0.1, budget_s=12),
+                        sleep=lambda d: None, clock=lambda: now[0])
+    assert caught.value.attempts < 10

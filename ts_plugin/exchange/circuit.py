@@ -1,0 +1,52 @@
+"""A circuit breaker per exchange: after N consecutive failures, stop-order moves pause for a while.
+
+CLOSED -> OPEN after ``failure_threshold`` consecutive failures; OPEN -> HALF_OPEN once ``cooldown_s``
+has passed (one trial is let through); HALF_OPEN -> CLOSED on success, back to OPEN on failure.
+Time is passed in, so the breaker is pure and testable; the bot-side stop keeps trailing throughout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class CircuitState(str, Enum):
+    CLOSED = "CLOSED"
+    OPEN = "OPEN"
+    HALF_OPEN = "HALF_OPEN"
+
+
+@dataclass
+class CircuitBreaker:
+    failure_threshold: int = 5
+    cooldown_s: float = 120.0
+    state: CircuitState = CircuitState.CLOSED
+    failures: int = 0
+    opened_at: float | None = None
+    times_opened: int = 0
+
+    def allows(self, now: float) -> bool:
+        """May a request go out now? Moves OPEN to HALF_OPEN once the cool-down is over."""
+        if self.state is CircuitState.OPEN:
+            if self.opened_at is not None and now - self.opened_at >= self.cooldown_s:
+                self.state = CircuitState.HALF_OPEN
+                return True
+            return False
+        return True
+
+    def record_success(self) -> CircuitState:
+        self.failures = 0
+        self.state = CircuitState.CLOSED
+        self.opened_at = None
+        return self.state
+
+    def record_failure(self, now: float) -> CircuitState:
+        """Count a failure; returns the new state (OPEN means it just opened or re-opened)."""
+        self.failures += 1
+        if self.state is CircuitState.HALF_OPEN or self.failures >= self.failure_threshold:
+            if self.state is not CircuitState.OPEN:
+                self.times_opened += 1
+            self.state = CircuitState.OPEN
+            self.opened_at = now
+        return self.state
