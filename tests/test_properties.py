@@ -67,13 +67,21 @@ def test_momentum_keeps_the_invariants(is_short, ratios, momentum):
 @settings(max_examples=300, deadline=None)
 @given(configs, paths)
 def test_long_and_short_mirror_each_other(config, ratios):
-    """A short on the path mirrored around the entry sees the same transitions at the same ticks."""
+    """A short on the path mirrored around the entry goes through the same phases at the same ticks,
+    and whenever both trail from their peak they keep the same relative distance behind it.
+
+    (Breakeven levels and peak-relative stops are multiplicative, so absolute stops are not
+    mirror images; which of the two is tighter can differ near the crossover.)"""
     long_trace = _run(config, False, [ENTRY * r for r in ratios])
     short_trace = _run(config, True, [ENTRY * (2 - r) for r in ratios])
     for (_, long_state, _, long_events), (_, short_state, _, short_events) in zip(long_trace, short_trace):
         assert long_state.phase is short_state.phase
-        assert [e.name for e in long_events] == [e.name for e in short_events]
-        if long_state.stop is not None and long_state.phase is Phase.ACTIVE and long_events:
+        transitions = {"ACTIVATED", "BREAKEVEN"}
+        assert [e.name for e in long_events if e.name in transitions] == [
+            e.name for e in short_events if e.name in transitions
+        ]
+        raised = {"STOP_RAISED"}
+        if raised & {e.name for e in long_events} and raised & {e.name for e in short_events}:
             long_gap = (long_state.peak - long_state.stop) / long_state.peak
             short_gap = (short_state.stop - short_state.peak) / short_state.peak
             assert abs(long_gap - short_gap) < 1e-9

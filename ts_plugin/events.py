@@ -35,6 +35,8 @@ NOTIFIED = frozenset({EventName.BREAKEVEN, EventName.ACTIVATED, EventName.TRIGGE
                       EventName.WARNING, EventName.UNPROTECTED_WINDOW,
                       EventName.ORPHAN_CANCELLED, EventName.CIRCUIT_OPEN})
 _NOTIFIED_NAMES = frozenset(e.value for e in NOTIFIED)
+# Events that mean protection is (or was) at risk: always logged at WARNING.
+_ALARM_NAMES = frozenset({"WARNING", "UNPROTECTED_WINDOW", "CIRCUIT_OPEN"})
 
 
 def _fmt(value: object) -> str:
@@ -49,20 +51,20 @@ class EventLog:
     def __init__(self, verbose: bool, send: Callable[[str], None] | None = None) -> None:
         self.counts: Counter[str] = Counter()
         self._level = logging.INFO if verbose else logging.DEBUG
-        self._send = send
+        self.send = send
 
     def emit(self, name: EventName | str, trade_id: int | None, pair: str, **fields: object) -> None:
         """Record one event: counter, one ``key=value`` log line, and a message when it matters."""
         key = name.value if isinstance(name, EventName) else name
         self.counts[key] += 1
-        level = logging.WARNING if key == EventName.WARNING.value else self._level
-        if not logger.isEnabledFor(level) and self._send is None:
+        level = logging.WARNING if key in _ALARM_NAMES else self._level
+        if not logger.isEnabledFor(level) and self.send is None:
             return
         details = " ".join(f"{k}={_fmt(v)}" for k, v in fields.items() if v is not None)
         line = f"smart_trailing event={key} trade_id={trade_id} pair={pair} {details}".rstrip()
         logger.log(level, line)
-        if self._send is not None and key in _NOTIFIED_NAMES:
+        if self.send is not None and key in _NOTIFIED_NAMES:
             try:
-                self._send(line)
+                self.send(line)
             except Exception:  # a notification problem must never touch trading
                 logger.exception("smart_trailing: could not send event message")

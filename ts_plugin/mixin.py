@@ -78,6 +78,8 @@ class SmartTrailingMixin:
         self._ts_exits: Counter[str] = Counter()
         self._ts_tick_errors = 0
         self._ts_rebuilt = 0
+        self._ts_governor = None
+        self._ts_reconciler = None
 
     # ----- start-up -------------------------------------------------------------------------------
 
@@ -101,13 +103,50 @@ class SmartTrailingMixin:
             )
 
     def bot_start(self, **kwargs: Any) -> None:
-        """Wire event messages to Telegram/webhooks (dry-run and live only)."""
+        """Wire event messages (dry-run/live) and install the stop-on-exchange governor."""
         dp = getattr(self, "dp", None)
         if self._ts_store.persist and self._ts_base_config.notify and dp is not None:
-            self._ts_events = EventLog(verbose=True, send=dp.send_msg)
+            self._ts_events.send = lambda text: dp.send_msg(text, always_send=True)
+        if self._ts_store.persist and self.order_types.get("stoploss_on_exchange") and dp is not None:
+            self._ts_install_governor(dp._exchange)
         parent = getattr(super(), "bot_start", None)
         if parent is not None:
             parent(**kwargs)
+
+    def _ts_install_governor(self, exchange: Any) -> None:
+        from ts_plugin.exchange.wiring import install_governor
+
+        self._ts_governor, self._ts_reconciler = install_governor(self, exchange)
+
+    def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
+        """Reconcile stop orders with the exchange: at start-up, then every orphan_check_interval_s."""
+        reconciler = self._ts_reconciler
+        if reconciler is not None and reconciler.due(current_time.timestamp()):
+            from ts_plugin.exchange.wiring import reconcile_now
+
+            reconcile_now(self, reconciler, current_time.timestamp())
+        parent = getattr(super(), "bot_loop_start", None)
+        if parent is not None:
+            parent(current_time=current_time, **kwargs)
+
+    # ----- ledger for the exchange governor (dry-run / live only) ---------------------------------
+
+    def open_trade(self, pair: str) -> Any | None:
+        """The open trade of ``pair`` (freqtrade holds at most one per pair)."""
+        from freqtrade.persistence import Trade
+
+        trades = Trade.get_trades_proxy(pair=pair, is_open=True)
+        return trades[0] if trades else None
+
+    def state_of(self, trade: Any) -> TrailState | None:
+        state = self._ts_store.cache.get((trade.id, trade.open_date))
+        if state is None:
+            state = self._ts_load(trade.pair, trade, trade.open_date_utc.timestamp())
+        return state
+
+    def save(self, trade: Any, state: TrailState) -> None:
+        self._ts_store.cache[(trade.id, trade.open_date)] = state
+        self._ts_store.write(trade, state)
 
     # ----- indicators -----------------------------------------------------------------------------
 

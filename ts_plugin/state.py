@@ -48,6 +48,11 @@ class TrailState:
     stop_raises: int = 0
     rebuilds: int = 0
     exit_reason: str | None = None
+    # The stop order on the exchange (stoploss_on_exchange only); moved_at is wall-clock epoch seconds.
+    exchange_stop: float | None = None
+    exchange_moved_at: float | None = None
+    exchange_moves: int = 0
+    exchange_skips: int = 0
 
 
 class StateError(ValueError):
@@ -109,6 +114,10 @@ def encode(state: TrailState) -> dict[str, Any]:
         "updated_at": _iso(state.updated_at),
         "rebuilds": state.rebuilds,
         "exit_reason": state.exit_reason,
+        "exchange_stop": state.exchange_stop,
+        "exchange_moved_at": _iso(state.exchange_moved_at),
+        "exchange_moves": state.exchange_moves,
+        "exchange_skips": state.exchange_skips,
     }
 
 
@@ -144,6 +153,10 @@ def decode(stored: Any) -> TrailState:
             stop_raises=_count(stored["stop_raises"], "stop_raises"),
             rebuilds=_count(stored["rebuilds"], "rebuilds"),
             exit_reason=exit_reason,
+            exchange_stop=_price(stored["exchange_stop"], "exchange_stop", optional=True),
+            exchange_moved_at=_epoch(stored["exchange_moved_at"], "exchange_moved_at", optional=True),
+            exchange_moves=_count(stored["exchange_moves"], "exchange_moves"),
+            exchange_skips=_count(stored["exchange_skips"], "exchange_skips"),
         )
     except KeyError as exc:
         raise StateError(f"missing field {exc.args[0]!r}") from None

@@ -1,0 +1,218 @@
+"""The stop-on-exchange governor on a stand-in Exchange object (unit seam: no network, no bot).
+
+The real bot with the real ccxt client against the sandbox is exercised by the end-to-end tests;
+here each rule is pinned down with scripted exchange answers.
+"""
+
+from dataclasses import replace
+
+import ccxt
+import pytest
+from freqtrade.exceptions import InvalidOrderException, TemporaryError
+
+from ts_plugin.config import parse_config
+from ts_plugin.events import EventLog
+from ts_plugin.exchange.capabilities import ReplacementPath, replacement_path
+from ts_plugin.exchange.circuit import CircuitState
+from ts_plugin.exchange.governor import StopGovernor
+from ts_plugin.machine import new_state
+
+SETTINGS = parse_config({"exchange": {"circuit_failure_threshold": 2, "circuit_cooldown_s": 100,
+                                      "retry_attempts": 2}}).exchange
+
+
+class StandInExchange:
+    """Just the methods freqtrade's loop calls, with scripted answers."""
+
+    def __init__(self, ccxt_id="binance", blocks_assets=True, edit=False):
+        self._api = type("Api", (), {"id": ccxt_id, "has": {"editOrder": edit}, "edits": []})()
+        self._api.edit_order = lambda *a: self._api.edits.append(a) or {"id": a[0]}
+        self.options = {"stoploss_blocks_assets": blocks_assets, "stop_price_prop": "stopPrice"}
+        self.cancel_answers, self.create_answers, self.fetch_answers = [], [], []
+        self.calls = []
+
+    def get_option(self, name, default=None):
+        return self.options.get(name, default)
+
+    def price_to_precision(self, pair, price, **kwargs):
+        return round(price, 2)
+
+    def stoploss_adjust(self, stop_loss, order, side):
+        return stop_loss > float(order["stopPrice"]) if side == "sell" else stop_loss < float(order["stopPrice"])
+
+    def _answer(self, answers, default):
+        answer = answers.pop(0) if answers else default
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def cancel_stoploss_order(self, order_id, pair, params=None):
+        self.calls.append(("cancel", order_id))
+        return self._answer(self.cancel_answers, {"id": order_id, "status": "canceled"})
+
+    def create_stoploss(self, pair, amount, stop_price, order_types, side, leverage):
+        self.calls.append(("create", stop_price))
+        return self._answer(self.create_answers, {"id": f"new-{stop_price}", "status": "open"})
+
+    def fetch_stoploss_order(self, order_id, pair):
+        self.calls.append(("fetch", order_id))
+        return self._answer(self.fetch_answers, {"id": order_id, "status": "open"})
+
+
+class Ledger:
+    def __init__(self):
+        self.trade = type("T", (), {"id": 1, "pair": "BTC/USDT", "amount": 1.0, "leverage": 1.0,
+                                    "orders": []})()
+        self.state = replace(new_state(100.0, False, 0.0, parse_config({})), exchange_stop=95.0)
+
+    def open_trade(self, pair):
+        return self.trade
+
+    def state_of(self, trade):
+        return self.state
+
+    def save(self, trade, state):
+        self.state = state
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1_000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def rig():
+    exchange, ledger, clock = StandInExchange(), Ledger(), Clock()
+    governor = StopGovernor(exchange, SETTINGS, ledger, EventLog(verbose=True),
+                            wall_clock=clock, monotonic=clock, sleep=lambda s: None)
+    governor.install()
+    governor.reconciled = True
+    governor.breaker.record_success()
+    return exchange, ledger, clock, governor
+
+
+ORDER = {"id": "old", "symbol": "BTC/USDT", "stopPrice": "95.0", "type": "stop_loss_limit"}
+
+
+def _replace(exchange, stop):
+    """What freqtrade does when stoploss_adjust says yes: cancel, then create."""
+    if exchange.stoploss_adjust(stop, ORDER, "sell"):
+        exchange.cancel_stoploss_order("old", "BTC/USDT")
+        exchange.create_stoploss("BTC/USDT", 1.0, stop, {}, "sell", 1.0)
+        return True
+    return False
+
+
+def test_capabilities_choose_the_path():
+    assert replacement_path(StandInExchange("bybit", blocks_assets=False, edit=True)) is ReplacementPath.AMEND
+    assert replacement_path(StandInExchange("binanceusdm", blocks_assets=False, edit=True)) is ReplacementPath.MAKE_BEFORE_BREAK
+    assert replacement_path(StandInExchange("binance", blocks_assets=True, edit=True)) is ReplacementPath.CANCEL_THEN_CREATE
+
+
+def test_policy_governs_and_records_moves(rig):
+    exchange, ledger, clock, governor = rig
+    assert not _replace(exchange, 95.05)  # +0.05 %: below min_improvement, and interval fresh
+    assert _replace(exchange, 95.5)  # first move: no previous move time
+    assert ledger.state.exchange_stop == 95.5 and ledger.state.exchange_moves == 1
+    clock.now += 10
+    assert not _replace(exchange, 95.8)  # 0.3 % but only 10 s later
+    assert _replace(exchange, 96.5)  # 1.05 %: emergency, interval bypassed
+    assert governor.counters["skip_improvement"] == 1 and governor.counters["skip_interval"] == 1
+    assert governor.counters["decided_emergency"] == 1
+    assert ledger.state.exchange_skips == 2 and ledger.state.exchange_moved_at == clock.now
+
+
+def test_unprotected_window_is_measured_and_alerted(rig, caplog):
+    exchange, ledger, clock, governor = rig
+    exchange.cancel_stoploss_order("old", "BTC/USDT")
+    clock.now += 0.8  # 800 ms between confirmed cancel and acknowledged create
+    exchange.create_stoploss("BTC/USDT", 1.0, 96.0, {}, "sell", 1.0)
+    assert governor.windows_ms == [pytest.approx(800)]
+    assert "event=UNPROTECTED_WINDOW" in caplog.text
+
+
+def test_unknown_order_on_cancel_while_live_blocks_a_second_stop(rig):
+    exchange, ledger, clock, governor = rig
+    unknown = InvalidOrderException("binance -2011 Unknown order sent.")
+    exchange.cancel_answers = [unknown, unknown, unknown]
+    with pytest.raises(InvalidOrderException):
+        exchange.cancel_stoploss_order("old", "BTC/USDT")
+    with pytest.raises(TemporaryError):  # freqtrade logs this and keeps the old (live) stop
+        exchange.create_stoploss("BTC/USDT", 1.0, 96.0, {}, "sell", 1.0)
+    assert ("create", 96.0) not in exchange.calls
+    exchange.cancel_stoploss_order("old", "BTC/USDT")  # a later cancel succeeds: creation allowed
+    exchange.create_stoploss("BTC/USDT", 1.0, 96.0, {}, "sell", 1.0)
+    assert ("create", 96.0) in exchange.calls
+
+
+def test_unknown_order_on_cancel_when_really_gone_is_fine(rig):
+    exchange, ledger, clock, governor = rig
+    exchange.cancel_answers = [InvalidOrderException("-2011")]
+    exchange.fetch_answers = [{"id": "old", "status": "canceled"}]
+    assert exchange.cancel_stoploss_order("old", "BTC/USDT")["status"] == "canceled"
+    assert governor.counters["cancel_unknown_but_gone"] == 1
+
+
+def test_failures_open_the_circuit_and_success_closes_it(rig, caplog):
+    exchange, ledger, clock, governor = rig
+    exchange.create_answers = [ccxt.RateLimitExceeded("429")] * 4
+    for _ in range(2):
+        with pytest.raises(TemporaryError):
+            exchange.create_stoploss("BTC/USDT", 1.0, 96.0, {}, "sell", 1.0)
+    assert governor.breaker.state is CircuitState.OPEN and "event=CIRCUIT_OPEN" in caplog.text
+    clock.now += 10
+    assert not _replace(exchange, 99.0)  # even an emergency move waits while the circuit is OPEN ...
+    clock.now += SETTINGS.circuit_cooldown_s
+    assert _replace(exchange, 99.0)  # ... and goes out as the half-open trial, which succeeds
+    assert governor.breaker.state is CircuitState.CLOSED
+
+
+def test_circuit_open_pauses_moves(rig):
+    exchange, ledger, clock, governor = rig
+    governor.breaker.record_failure(clock.now)
+    governor.breaker.record_failure(clock.now)
+    assert not _replace(exchange, 99.0)
+    assert governor.counters["skip_circuit_open"] == 1
+
+
+def test_moves_wait_for_the_first_reconciliation(rig):
+    exchange, ledger, clock, governor = rig
+    governor.reconciled = False
+    assert not _replace(exchange, 99.0)
+    assert governor.counters["skip_not_reconciled"] == 1
+
+
+def test_amend_path_moves_in_place():
+    exchange, ledger, clock = StandInExchange("bybit", blocks_assets=False, edit=True), Ledger(), Clock()
+    governor = StopGovernor(exchange, SETTINGS, ledger, EventLog(verbose=True), wall_clock=clock,
+                            monotonic=clock, sleep=lambda s: None)
+    governor.install()
+    governor.reconciled = True
+    assert exchange.stoploss_adjust(96.0, ORDER, "sell") is False  # freqtrade does nothing more
+    assert exchange._api.edits[0][0] == "old" and exchange._api.edits[0][-1] == {"triggerPrice": 96.0}
+    assert [c[0] for c in exchange.calls] == [] and ledger.state.exchange_stop == 96.0
+
+
+def test_make_before_break_creates_first(monkeypatch):
+    exchange, ledger, clock = StandInExchange("binanceusdm", blocks_assets=False), Ledger(), Clock()
+    ledger.trade.select_order_by_order_id = lambda order_id: None
+    monkeypatch.setattr("freqtrade.persistence.Order.parse_from_ccxt_object",
+                        staticmethod(lambda order, *a: order))
+    governor = StopGovernor(exchange, SETTINGS, ledger, EventLog(verbose=True), wall_clock=clock,
+                            monotonic=clock, sleep=lambda s: None)
+    governor.install()
+    governor.reconciled = True
+    assert exchange.stoploss_adjust(96.0, ORDER, "sell") is False
+    assert [c[0] for c in exchange.calls] == ["create", "cancel"]
+    assert ledger.trade.orders[0]["id"] == "new-96.0" and ledger.state.exchange_stop == 96.0
+    assert governor.windows_ms == []
+
+
+def test_hook_never_raises_into_the_loop(rig):
+    exchange, ledger, clock, governor = rig
+    ledger.state_of = lambda trade: 1 / 0
+    assert exchange.stoploss_adjust(99.0, ORDER, "sell") is False
+    assert governor.counters["hook_errors"] == 1

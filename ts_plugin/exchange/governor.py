@@ -1,0 +1,283 @@
+"""The hook on the bot's own Exchange object that governs stop-on-exchange replacements.
+
+freqtrade asks ``exchange.stoploss_adjust(stop, order, side)`` every iteration whether the stop order
+should be replaced, and then replaces it by cancel-then-create. Wrapping three methods of that one
+instance lets the plugin:
+- apply the update policy (interval, minimum improvement, emergency override) and the circuit breaker;
+- replace by amend or make-before-break itself where the exchange allows it (and answer False so
+  freqtrade does nothing more), or let freqtrade cancel-then-create and time the unprotected window;
+- retry transient errors, and never create a second stop while a cancel left the old one live.
+Nothing here raises into freqtrade's loop except the exceptions freqtrade itself expects.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import replace
+from typing import Any, Callable, Protocol
+
+from freqtrade.exceptions import InvalidOrderException, TemporaryError
+
+from ts_plugin.config import ExchangeConfig
+from ts_plugin.events import EventLog, EventName
+from ts_plugin.exchange.capabilities import ReplacementPath, replacement_path
+from ts_plugin.exchange.circuit import CircuitBreaker, CircuitState
+from ts_plugin.exchange.policy import UpdatePolicy, decide
+from ts_plugin.exchange.retry import RetryBudgetExceeded, RetryPolicy, call_with_retry
+from ts_plugin.state import TrailState
+
+logger = logging.getLogger("ts_plugin")
+
+OPEN_STATUSES = frozenset({"open", "new", "untriggered"})
+
+
+class TradeLedger(Protocol):
+    """What the governor needs from the strategy: open trades and their trailing state."""
+
+    def open_trade(self, pair: str) -> Any | None: ...
+
+    def state_of(self, trade: Any) -> TrailState | None: ...
+
+    def save(self, trade: Any, state: TrailState) -> None: ...
+
+
+class StopGovernor:
+    """Installed once per bot process on ``strategy.dp._exchange`` (see ``install``)."""
+
+    def __init__(
+        self,
+        exchange: Any,
+        settings: ExchangeConfig,
+        ledger: TradeLedger,
+        events: EventLog,
+        order_types: Callable[[], dict] = dict,
+        wall_clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.exchange = exchange
+        self.settings = settings
+        self.ledger = ledger
+        self.events = events
+        self._order_types = order_types
+        self.path = replacement_path(exchange)
+        self.policy = UpdatePolicy(
+            settings.min_update_interval_s, settings.min_improvement, settings.emergency_improvement
+        )
+        self.retry = RetryPolicy(attempts=settings.retry_attempts, budget_s=settings.retry_budget_s)
+        # After a restart nothing is known about the exchange's health: let one trial through first.
+        self.breaker = CircuitBreaker(
+            settings.circuit_failure_threshold, settings.circuit_cooldown_s,
+            state=CircuitState.HALF_OPEN,
+        )
+        self.counters: Counter[str] = Counter()
+        self.windows_ms: list[float] = []
+        self._wall = wall_clock
+        self._mono = monotonic
+        self._sleep = sleep
+        self._cancelled_at: dict[str, float] = {}
+        self._live_despite_cancel: dict[str, str] = {}
+        self._original: dict[str, Callable] = {}
+        self.reconciled = False  # moves wait for the first reconciliation after start-up
+
+    # ----- installation ---------------------------------------------------------------------------
+
+    def install(self) -> None:
+        """Wrap the exchange instance's methods (idempotent: a second install does nothing)."""
+        if getattr(self.exchange, "_ts_governor", None) is not None:
+            return
+        for name in ("stoploss_adjust", "cancel_stoploss_order", "create_stoploss"):
+            self._original[name] = getattr(self.exchange, name)
+        self.exchange.stoploss_adjust = self.stoploss_adjust
+        self.exchange.cancel_stoploss_order = self.cancel_stoploss_order
+        self.exchange.create_stoploss = self.create_stoploss
+        self.exchange._ts_governor = self
+        logger.info("smart_trailing: governing stop-on-exchange updates (%s)", self.path.value)
+
+    def _price_of(self, order: dict) -> float | None:
+        value = order.get(self.exchange.get_option("stop_price_prop", "stopPrice"))
+        try:
+            return float(value) if value is not None else None
+        except (TypeError, ValueError):
+            return None
+
+    # ----- the decision ---------------------------------------------------------------------------
+
+    def stoploss_adjust(self, stop_loss: float, order: dict, side: str) -> bool:
+        """freqtrade's question 'replace the stop order?', answered by the policy. Never raises."""
+        try:
+            return self._adjust(stop_loss, order, side)
+        except Exception:
+            self.counters["hook_errors"] += 1
+            logger.exception("smart_trailing: stop-on-exchange decision failed; keeping the order")
+            return False
+
+    def _adjust(self, stop_loss: float, order: dict, side: str) -> bool:
+        if not self._original["stoploss_adjust"](stop_loss, order, side):
+            return False
+        pair = order.get("symbol") or ""
+        trade = self.ledger.open_trade(pair)
+        state = self.ledger.state_of(trade) if trade is not None else None
+        now = self._wall()
+        if not self.reconciled:
+            self._skip("not_reconciled", trade, pair)
+            return False
+        if not self.breaker.allows(now):
+            self._skip("circuit_open", trade, pair)
+            return False
+        is_short = side == "buy"
+        verdict = decide(
+            self.policy, self._price_of(order), stop_loss, is_short,
+            state.exchange_moved_at if state else None, now,
+        )
+        if not verdict.moves:
+            self._skip(verdict.value, trade, pair, state)
+            return False
+        self.counters[f"decided_{verdict.value}"] += 1
+        if self.path is ReplacementPath.CANCEL_THEN_CREATE or trade is None:
+            return True  # freqtrade cancels then creates; our wrappers time the window
+        if self.path is ReplacementPath.AMEND:
+            self._amend(trade, order, stop_loss, side)
+        else:
+            self._make_before_break(trade, order, stop_loss, side)
+        return False
+
+    def _skip(self, reason: str, trade: Any, pair: str, state: TrailState | None = None) -> None:
+        self.counters[f"skip_{reason}"] += 1
+        logger.debug("smart_trailing: exchange stop move skipped pair=%s reason=%s", pair, reason)
+        if trade is not None and state is not None:
+            self.ledger.save(trade, replace(state, exchange_skips=state.exchange_skips + 1))
+
+    # ----- guarded exchange calls -----------------------------------------------------------------
+
+    def _guarded(self, label: str, func: Callable[[], Any]) -> Any:
+        """Retry transient errors; feed the circuit breaker; map exhaustion to TemporaryError."""
+        def count_retry(attempt: int, error: BaseException) -> None:
+            self.counters["retries"] += 1
+            logger.warning("smart_trailing: %s failed (attempt %d): %s", label, attempt, error)
+
+        try:
+            result = call_with_retry(func, self.retry, on_retry=count_retry, sleep=self._sleep)
+        except RetryBudgetExceeded as exc:
+            self._failure(label, exc.last)
+            raise TemporaryError(f"{label}: {exc}") from exc
+        self.breaker.record_success()
+        return result
+
+    def _failure(self, label: str, error: BaseException) -> None:
+        self.counters["failures"] += 1
+        before = self.breaker.state
+        if self.breaker.record_failure(self._wall()) is CircuitState.OPEN and before is not CircuitState.OPEN:
+            self.events.emit(EventName.CIRCUIT_OPEN, None, "-", after=label, error=str(error),
+                             cooldown_s=self.settings.circuit_cooldown_s)
+
+    def cancel_stoploss_order(self, order_id: str, pair: str, params: dict | None = None) -> dict:
+        """Cancel with retries; an 'unknown order' answer is checked against the order's real status."""
+        original = self._original["cancel_stoploss_order"]
+        try:
+            result = self._guarded("cancel stop", lambda: original(order_id, pair, params))
+        except InvalidOrderException as exc:
+            result = self._confirm_gone(order_id, pair, params, exc)
+        self._cancelled_at[pair] = self._mono()
+        self._live_despite_cancel.pop(pair, None)
+        return result
+
+    def _confirm_gone(self, order_id: str, pair: str, params: dict | None, error: Exception,
+                      block_create: bool = True) -> dict:
+        """Binance may answer -2011 while the order lives on: retry until it is really gone."""
+        original = self._original["cancel_stoploss_order"]
+        for attempt in range(self.settings.retry_attempts):
+            try:
+                current = self.exchange.fetch_stoploss_order(order_id, pair)
+            except InvalidOrderException:
+                current = None  # the exchange does not know it either
+            if current is None or current.get("status") not in OPEN_STATUSES:
+                self.counters["cancel_unknown_but_gone"] += 1
+                return current or {"id": order_id, "status": "canceled", "fee": {}, "info": {}}
+            self.counters["cancel_unknown_but_live"] += 1
+            self._sleep(min(self.retry.max_delay_s, self.retry.base_delay_s * 2**attempt))
+            try:
+                return original(order_id, pair, params)
+            except InvalidOrderException as again:
+                error = again
+        if block_create:
+            self._live_despite_cancel[pair] = order_id
+        self.events.emit(EventName.WARNING, None, pair, order_id=order_id,
+                         reason=f"stop order still live after cancel: {error}; no second stop created")
+        raise InvalidOrderException(f"stop order {order_id} still live after cancel: {error}")
+
+    def create_stoploss(self, pair: str, amount: float, stop_price: float, order_types: dict,
+                        side: str, leverage: float) -> dict:
+        """Create with retries; refuse while a stop that failed to cancel is still live."""
+        blocker = self._live_despite_cancel.get(pair)
+        if blocker is not None:
+            self.counters["create_refused_old_live"] += 1
+            raise TemporaryError(f"stop order {blocker} for {pair} is still live; not creating another")
+        original = self._original["create_stoploss"]
+        order = self._guarded(
+            "create stop",
+            lambda: original(pair=pair, amount=amount, stop_price=stop_price,
+                             order_types=order_types, side=side, leverage=leverage),
+        )
+        cancelled_at = self._cancelled_at.pop(pair, None)
+        window_ms = None if cancelled_at is None else (self._mono() - cancelled_at) * 1000.0
+        self._record_move(pair, stop_price, window_ms, ReplacementPath.CANCEL_THEN_CREATE)
+        return order
+
+    # ----- replacements the plugin performs itself ------------------------------------------------
+
+    def _amend(self, trade: Any, order: dict, stop_loss: float, side: str) -> None:
+        api = self.exchange._api
+        price = self.exchange.price_to_precision(trade.pair, stop_loss)
+        self._guarded(
+            "amend stop",
+            lambda: api.edit_order(order["id"], trade.pair, order.get("type"), side,
+                                   order.get("amount"), None, {"triggerPrice": price}),
+        )
+        self._record_move(trade.pair, stop_loss, 0.0, ReplacementPath.AMEND)
+
+    def _make_before_break(self, trade: Any, order: dict, stop_loss: float, side: str) -> None:
+        from freqtrade.persistence import Order
+
+        created = self._guarded(
+            "create stop",
+            lambda: self._original["create_stoploss"](
+                pair=trade.pair, amount=trade.amount, stop_price=stop_loss,
+                order_types=self._order_types(), side=side, leverage=trade.leverage,
+            ),
+        )
+        trade.orders.append(Order.parse_from_ccxt_object(created, trade.pair, "stoploss",
+                                                         trade.amount, stop_loss))
+        try:
+            cancelled = self.cancel_stoploss_order(order["id"], trade.pair)
+            self._cancelled_at.pop(trade.pair, None)
+            old = trade.select_order_by_order_id(order["id"])
+            if old is not None:
+                old.update_from_ccxt_object({**order, **(cancelled or {}), "status": "canceled"})
+        finally:
+            self._record_move(trade.pair, stop_loss, 0.0, ReplacementPath.MAKE_BEFORE_BREAK)
+
+    # ----- bookkeeping ----------------------------------------------------------------------------
+
+    def _record_move(self, pair: str, stop: float, window_ms: float | None, path: ReplacementPath) -> None:
+        trade = self.ledger.open_trade(pair)
+        state = self.ledger.state_of(trade) if trade is not None else None
+        moved = state is not None and state.exchange_stop is not None
+        if state is not None:
+            self.ledger.save(trade, replace(
+                state, exchange_stop=stop, exchange_moved_at=self._wall(),
+                exchange_moves=state.exchange_moves + (1 if moved else 0),
+            ))
+        trade_id = getattr(trade, "id", None)
+        if moved:
+            self.counters[f"moves_{path.value}"] += 1
+            self.events.emit(EventName.EXCHANGE_STOP_MOVED, trade_id, pair, stop=stop,
+                             path=path.value, window_ms=window_ms)
+        if window_ms is not None and window_ms > 0:
+            self.windows_ms.append(window_ms)
+            if window_ms > self.settings.alert_unprotected_window_ms:
+                self.events.emit(EventName.UNPROTECTED_WINDOW, trade_id, pair,
+                                 window_ms=round(window_ms, 1),
+                                 limit_ms=self.settings.alert_unprotected_window_ms)

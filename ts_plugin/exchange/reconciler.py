@@ -1,0 +1,109 @@
+"""Runs the orphan reconciliation against the bot's exchange and acts on the result.
+
+Once at start-up (before the governor lets any stop move) and then every ``orphan_check_interval_s``
+from ``bot_loop_start``. Every action is an event; nothing raises into freqtrade's loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Iterable
+
+from freqtrade.exceptions import InvalidOrderException
+
+from ts_plugin.events import EventName
+from ts_plugin.exchange.governor import OPEN_STATUSES, StopGovernor
+from ts_plugin.exchange.reconcile import Reconciliation, classify
+
+logger = logging.getLogger("ts_plugin")
+
+STOP_ORDER_TYPES = frozenset({"stop_loss", "stop_loss_limit", "stop", "stop_market", "take_profit"})
+
+
+def _is_stop(order: dict) -> bool:
+    kind = str(order.get("type") or order.get("info", {}).get("type") or "").lower()
+    return (
+        kind in STOP_ORDER_TYPES
+        or order.get("ft_order_type") == "stoploss"
+        or bool(order.get("triggerPrice") or order.get("stopPrice"))
+    )
+
+
+class Reconciler:
+    """Lists open stop orders, classifies them against freqtrade's records and cleans up."""
+
+    def __init__(self, governor: StopGovernor, dry_run: bool,
+                 bot_created_ids: Callable[[Iterable[str]], set[str]]) -> None:
+        self.governor = governor
+        self.dry_run = dry_run
+        self._bot_created_ids = bot_created_ids
+        self.last_run: float | None = None
+        self.last_result: Reconciliation | None = None
+
+    def due(self, now: float) -> bool:
+        interval = self.governor.settings.orphan_check_interval_s
+        return self.last_run is None or now - self.last_run >= interval
+
+    def open_stop_orders(self, pairs: Iterable[str]) -> list[dict]:
+        exchange = self.governor.exchange
+        if self.dry_run:
+            return [o for o in exchange._dry_run_open_orders.values()
+                    if o.get("status") in OPEN_STATUSES and _is_stop(o) and o.get("symbol") in set(pairs)]
+        params = {"stop": True} if exchange.get_option("stoploss_query_requires_stop_flag") else {}
+        found: list[dict] = []
+        for pair in sorted(set(pairs)):
+            orders = self.governor._guarded(
+                "list open orders", lambda pair=pair: exchange._api.fetch_open_orders(pair, params=params)
+            )
+            found.extend(o for o in orders if _is_stop(o))
+        return found
+
+    def run(self, open_trades: list[Any], pairs: Iterable[str], now: float) -> Reconciliation | None:
+        """One pass; returns what it found (None when the exchange could not be listed)."""
+        governor = self.governor
+        self.last_run = now
+        all_pairs = set(pairs) | {t.pair for t in open_trades}
+        try:
+            exchange_stops = self.open_stop_orders(all_pairs)
+        except Exception as exc:
+            governor.counters["reconcile_failures"] += 1
+            logger.warning("smart_trailing: reconciliation could not list stop orders: %s", exc)
+            return None
+        current = {
+            t.pair: {o.order_id for o in t.open_sl_orders if o.order_id}
+            for t in open_trades if t.has_open_position
+        }
+        result = classify(exchange_stops, current, self._bot_created_ids(all_pairs))
+        for order in result.orphans:
+            self._cancel(order, EventName.ORPHAN_CANCELLED)
+        for order in result.foreign:
+            if governor.settings.cancel_foreign_stop_orders:
+                self._cancel(order, EventName.ORPHAN_CANCELLED, foreign=True)
+            else:
+                governor.events.emit(EventName.WARNING, None, order.get("symbol", "-"),
+                                     reason="foreign stop order left alone", order_id=order.get("id"))
+        for pair in result.unprotected:
+            governor.counters["unprotected_trades"] += 1
+            governor.events.emit(EventName.WARNING, None, pair,
+                                 reason="open trade has no live stop order on the exchange")
+        governor.reconciled = True
+        self.last_result = result
+        return result
+
+    def _cancel(self, order: dict, event: EventName, foreign: bool = False) -> None:
+        governor = self.governor
+        pair, order_id = order.get("symbol", ""), str(order.get("id"))
+        original = governor._original["cancel_stoploss_order"]
+        try:
+            try:
+                governor._guarded("cancel orphan", lambda: original(order_id, pair))
+            except InvalidOrderException as exc:
+                governor._confirm_gone(order_id, pair, None, exc, block_create=False)
+        except Exception as exc:
+            governor.counters["orphan_cancel_failures"] += 1
+            governor.events.emit(EventName.WARNING, None, pair, order_id=order_id,
+                                 reason=f"could not cancel orphaned stop order: {exc}")
+            return
+        governor.counters["orphans_cancelled"] += 1
+        governor.events.emit(event, None, pair, order_id=order_id, foreign=foreign or None,
+                             stop=governor._price_of(order))
