@@ -1,0 +1,58 @@
+"""Start-up checks: a set-up in which the trailing stop would silently do nothing must not start."""
+
+import logging
+
+import pytest
+from freqtrade.exceptions import OperationalException
+
+from tests.freqtrade_helpers import AuditStrategy, make_strategy
+
+
+def test_invalid_config_section_stops_start_up_naming_key_and_range():
+    with pytest.raises(OperationalException) as caught:
+        make_strategy(trail_distance=0)
+    assert "smart_trailing.trail_distance = 0: allowed: > 0 and < 1" in str(caught.value)
+
+
+def test_config_section_wins_over_class_defaults():
+    strategy = make_strategy(activation_profit=0.03)
+    assert strategy._ts_config().activation_profit == 0.03
+    assert strategy._ts_config().trail_distance == 0.005  # from the class
+
+
+def test_custom_stoploss_must_be_enabled():
+    class NoCustom(AuditStrategy):
+        use_custom_stoploss = False
+
+    with pytest.raises(OperationalException, match="use_custom_stoploss = True"):
+        make_strategy(NoCustom)
+
+
+def test_builtin_trailing_is_refused():
+    class BuiltIn(AuditStrategy):
+        trailing_stop = True
+
+    with pytest.raises(OperationalException, match="trailing_stop = True conflicts"):
+        make_strategy(BuiltIn)
+
+
+def test_overriding_custom_stoploss_is_loud(caplog):
+    class Overrides(AuditStrategy):
+        def custom_stoploss(self, pair, trade, current_time, current_rate, current_profit, after_fill, **kw):
+            return None
+
+    with caplog.at_level(logging.ERROR):
+        make_strategy(Overrides)
+    assert "Overrides overrides custom_stoploss" in caplog.text
+
+
+def test_a_broken_tick_is_logged_and_counted_never_raised(caplog):
+    strategy = make_strategy()
+
+    class Broken:
+        id = 7
+        open_date = None
+
+    assert strategy.custom_stoploss("BTC/USDT", Broken(), None, 1.0, 0.0, False) is None
+    assert strategy.trailing_summary()["tick_errors"] == 1
+    assert "tick failed for trade 7" in caplog.text
