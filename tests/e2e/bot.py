@@ -1,0 +1,103 @@
+"""A real `freqtrade trade` process for end-to-end tests, driven through its REST API.
+
+Started with the project's venv, on a config the test writes, with its own SQLite file and log; the
+REST API listens on a free loopback port and is reached with freqtrade-client. ``kill`` sends SIGKILL
+(a crash), ``stop`` SIGTERM; the fixture always reaps the process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from freqtrade_client import FtRestClient
+
+ROOT = Path(__file__).resolve().parents[2]
+API_USER, API_PASSWORD = "tester", "not-a-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, what: str, poll: float = 0.25) -> Any:
+    """Poll ``condition`` until it returns something truthy; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = condition()
+            if result:
+                return result
+        except Exception as exc:  # the bot may still be starting
+            last_error = exc
+        time.sleep(poll)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")
+
+
+class BotProcess:
+    def __init__(self, workdir: Path, config: dict, strategy: str, strategy_path: Path) -> None:
+        self.workdir = workdir
+        self.config = config
+        self.strategy = strategy
+        self.strategy_path = strategy_path
+        self.api_port = config["api_server"]["listen_port"]
+        self.db = workdir / "tradesv3.sqlite"
+        self.log = workdir / "freqtrade.log"
+        self.process: subprocess.Popen | None = None
+        self.client = FtRestClient(f"http://127.0.0.1:{self.api_port}", API_USER, API_PASSWORD)
+
+    def start(self, timeout: float = 90) -> "BotProcess":
+        config_file = self.workdir / "config.json"
+        config_file.write_text(json.dumps(self.config, indent=2))
+        command = [
+            sys.executable, "-m", "freqtrade", "trade",
+            "--config", str(config_file),
+            "--strategy", self.strategy,
+            "--strategy-path", str(self.strategy_path),
+            "--db-url", f"sqlite:///{self.db}",
+            "--logfile", str(self.log),
+            "--userdir", str(self.workdir / "user_data"),
+        ]
+        (self.workdir / "user_data").mkdir(exist_ok=True)
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self.process = subprocess.Popen(command, cwd=self.workdir, env=env,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        wait_until(self._running, timeout, "the bot's REST API")
+        return self
+
+    def _running(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"bot exited with {self.process.returncode}:\n{self.log_tail()}")
+        return self.client.ping() == {"status": "pong"} and self.client.show_config()["state"] == "running"
+
+    def log_tail(self, lines: int = 60) -> str:
+        if not self.log.exists():
+            return "(no log)"
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL: the crash case, nothing gets to clean up."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()

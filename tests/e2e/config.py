@@ -1,0 +1,50 @@
+"""freqtrade configs for the end-to-end bot, pointed at the sandbox exchange on 127.0.0.1."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.e2e.bot import API_PASSWORD, API_USER
+
+
+def bot_config(exchange_overrides: dict[str, Any], api_port: int, pairs: list[str], dry_run: bool = True,
+               smart_trailing: dict | None = None) -> dict:
+    """A complete trade config; ``exchange_overrides`` comes from the sandbox (ccxt URLs / proxy)."""
+    return {
+        "max_open_trades": 3,
+        "stake_currency": "USDT",
+        "stake_amount": 100,
+        "tradable_balance_ratio": 0.99,
+        "dry_run": dry_run,
+        "dry_run_wallet": 1000,
+        "cancel_open_orders_on_exit": False,
+        "trading_mode": "spot",
+        "timeframe": "1m",
+        "unfilledtimeout": {"entry": 10, "exit": 10, "unit": "minutes"},
+        "entry_pricing": {"price_side": "other", "use_order_book": False, "price_last_balance": 0.0},
+        "exit_pricing": {"price_side": "other", "use_order_book": False},
+        "exchange": {
+            "name": "binance",
+            "key": "sandbox-key",
+            "secret": "sandbox-secret",
+            "pair_whitelist": pairs,
+            "pair_blacklist": [],
+            **exchange_overrides,
+        },
+        "pairlists": [{"method": "StaticPairList"}],
+        "force_entry_enable": True,
+        "api_server": {
+            "enabled": True,
+            "listen_ip_address": "127.0.0.1",
+            "listen_port": api_port,
+            "verbosity": "error",
+            "jwt_secret_key": "e2e-only-secret",
+            "CORS_origins": [],
+            "username": API_USER,
+            "password": API_PASSWORD,
+        },
+        "internals": {"process_throttle_secs": 1, "heartbeat_interval": 0},
+        "bot_name": "ts_plugin_e2e",
+        "initial_state": "running",
+        "smart_trailing": smart_trailing or {},
+    }

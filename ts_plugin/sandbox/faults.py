@@ -1,0 +1,42 @@
+"""Faults injected per endpoint, consumed in order: delay, timeout, HTTP errors, Binance error codes.
+
+A fault is a dict: ``{"kind": "delay", "ms": 300}``, ``{"kind": "timeout", "ms": 15000}``,
+``{"kind": "http", "status": 503}``, ``{"kind": "http", "status": 429}``,
+``{"kind": "unknown_order_live"}`` (cancel answers -2011 but the order stays live),
+``{"kind": "not_found"}`` (-2013 on a fetch), ``{"kind": "error", "code": -1021, "msg": "..."}``.
+Each may carry ``"times": N`` (default 1). The endpoint key is ``"METHOD /path"``, e.g.
+``"DELETE /api/v3/order"``; ``"*"`` matches every endpoint. A ``"latency_ms"`` applies to every call.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+
+@dataclass
+class FaultPlan:
+    latency_ms: float = 0.0
+    _queues: dict[str, list[dict]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    hits: dict[str, int] = field(default_factory=dict)
+
+    def add(self, endpoint: str, fault: dict) -> None:
+        times = int(fault.get("times", 1))
+        with self._lock:
+            self._queues.setdefault(endpoint, []).extend([dict(fault)] * times)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._queues.clear()
+            self.latency_ms = 0.0
+
+    def take(self, endpoint: str) -> dict | None:
+        """The next fault for this endpoint (specific first, then ``*``), or None."""
+        with self._lock:
+            for key in (endpoint, "*"):
+                queue = self._queues.get(key)
+                if queue:
+                    self.hits[key] = self.hits.get(key, 0) + 1
+                    return queue.pop(0)
+        return None

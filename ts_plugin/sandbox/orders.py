@@ -1,0 +1,207 @@
+"""Spot orders with balance locking and matching against the scripted price.
+
+MARKET orders fill at once at the current price; LIMIT orders fill when the price reaches them;
+STOP_LOSS_LIMIT sells trigger when the price falls to the stop and then fill as a limit order (so a
+gap below the limit leaves them open, as on a real exchange). Every order locks what it could spend.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from typing import Callable
+
+from ts_plugin.sandbox.markets import Market
+from ts_plugin.sandbox.prices import PriceBook
+
+OPEN = "NEW"
+STOP_TYPES = frozenset({"STOP_LOSS_LIMIT", "STOP_LOSS"})
+
+
+class ApiError(Exception):
+    """A Binance-style error answer: HTTP status, error code and message."""
+
+    def __init__(self, status: int, code: int, msg: str) -> None:
+        super().__init__(msg)
+        self.status, self.code, self.msg = status, code, msg
+
+
+class SpotBook:
+    def __init__(self, markets: dict[str, Market], balances: dict[str, float], prices: PriceBook,
+                 now_ms: Callable[[], int]) -> None:
+        self.markets = markets
+        self.free = dict(balances)
+        self.locked = {asset: 0.0 for asset in balances}
+        self.prices = prices
+        self.now_ms = now_ms
+        self.orders: dict[int, dict] = {}
+        self.trades: list[dict] = []
+        self._ids = itertools.count(1000)
+        self._trade_ids = itertools.count(1)
+        self.lock = threading.RLock()
+
+    # ----- balances ---------------------------------------------------------------------------
+
+    def _lock_funds(self, asset: str, amount: float) -> None:
+        if self.free.get(asset, 0.0) + 1e-12 < amount:
+            raise ApiError(400, -2010, "Account has insufficient balance for requested action.")
+        self.free[asset] = self.free.get(asset, 0.0) - amount
+        self.locked[asset] = self.locked.get(asset, 0.0) + amount
+
+    def _unlock(self, asset: str, amount: float) -> None:
+        self.locked[asset] = self.locked.get(asset, 0.0) - amount
+        self.free[asset] = self.free.get(asset, 0.0) + amount
+
+    def account(self) -> dict:
+        with self.lock:
+            assets = sorted(set(self.free) | set(self.locked))
+            return {
+                "makerCommission": 10, "takerCommission": 10, "canTrade": True, "canWithdraw": True,
+                "canDeposit": True, "accountType": "SPOT", "updateTime": self.now_ms(),
+                "permissions": ["SPOT"],
+                "balances": [{"asset": a, "free": f"{self.free.get(a, 0.0):.8f}",
+                              "locked": f"{self.locked.get(a, 0.0):.8f}"} for a in assets],
+            }
+
+    # ----- orders -----------------------------------------------------------------------------
+
+    def place(self, params: dict) -> dict:
+        with self.lock:
+            market = self._market(params.get("symbol", ""))
+            side, kind = params.get("side", "").upper(), params.get("type", "").upper()
+            quantity = float(params.get("quantity") or 0)
+            if side not in ("BUY", "SELL") or quantity <= 0:
+                raise ApiError(400, -1102, "Mandatory parameter 'quantity' or 'side' was not sent or invalid.")
+            price = float(params["price"]) if params.get("price") else 0.0
+            stop = float(params["stopPrice"]) if params.get("stopPrice") else 0.0
+            current = self.prices.price(market.symbol)
+            if kind in STOP_TYPES:
+                if not stop:
+                    raise ApiError(400, -1102, "Mandatory parameter 'stopPrice' was not sent.")
+                if (side == "SELL" and current <= stop) or (side == "BUY" and current >= stop):
+                    raise ApiError(400, -2010, "Order would trigger immediately.")
+            elif kind not in ("LIMIT", "MARKET"):
+                raise ApiError(400, -1116, "Invalid orderType.")
+            reserve_price = price or current
+            if side == "BUY":
+                self._lock_funds(market.quote, quantity * reserve_price)
+            else:
+                self._lock_funds(market.base, quantity)
+            order_id = next(self._ids)
+            now = self.now_ms()
+            order = {
+                "symbol": market.symbol, "orderId": order_id, "orderListId": -1,
+                "clientOrderId": params.get("newClientOrderId") or f"sandbox{order_id}",
+                "price": f"{price:.8f}", "origQty": f"{quantity:.8f}", "executedQty": "0.00000000",
+                "cummulativeQuoteQty": "0.00000000", "status": OPEN,
+                "timeInForce": params.get("timeInForce", "GTC"), "type": kind, "side": side,
+                "stopPrice": f"{stop:.8f}", "icebergQty": "0.00000000", "time": now, "updateTime": now,
+                "isWorking": kind not in STOP_TYPES, "workingTime": now if kind not in STOP_TYPES else -1,
+                "origQuoteOrderQty": "0.00000000", "selfTradePreventionMode": "NONE",
+                "_reserved": reserve_price, "_triggered": False, "_fills": [],
+            }
+            self.orders[order_id] = order
+            self._match_order(order, current)
+            return self.public(order, full=True)
+
+    def cancel(self, symbol: str, order_id: int) -> dict:
+        with self.lock:
+            order = self.orders.get(order_id)
+            if order is None or order["symbol"] != symbol or order["status"] != OPEN:
+                raise ApiError(400, -2011, "Unknown order sent.")
+            self._release(order)
+            order["status"] = "CANCELED"
+            order["updateTime"] = self.now_ms()
+            return self.public(order)
+
+    def get(self, symbol: str, order_id: int) -> dict:
+        with self.lock:
+            order = self.orders.get(order_id)
+            if order is None or order["symbol"] != symbol:
+                raise ApiError(400, -2013, "Order does not exist.")
+            return self.public(order)
+
+    def open_orders(self, symbol: str | None = None) -> list[dict]:
+        with self.lock:
+            return [self.public(o) for o in self.orders.values()
+                    if o["status"] == OPEN and (symbol is None or o["symbol"] == symbol)]
+
+    def all_orders(self, symbol: str) -> list[dict]:
+        with self.lock:
+            return [self.public(o) for o in self.orders.values() if o["symbol"] == symbol]
+
+    def my_trades(self, symbol: str) -> list[dict]:
+        with self.lock:
+            return [dict(t) for t in self.trades if t["symbol"] == symbol]
+
+    def public(self, order: dict, full: bool = False) -> dict:
+        shown = {k: v for k, v in order.items() if not k.startswith("_")}
+        if order["type"] not in STOP_TYPES:
+            shown.pop("stopPrice")
+        if full:
+            shown["transactTime"] = order["updateTime"]
+            shown["fills"] = [dict(f) for f in order["_fills"]]
+        return shown
+
+    # ----- matching ---------------------------------------------------------------------------
+
+    def on_price(self, symbol: str) -> None:
+        with self.lock:
+            current = self.prices.price(symbol)
+            for order in list(self.orders.values()):
+                if order["symbol"] == symbol and order["status"] == OPEN:
+                    self._match_order(order, current)
+
+    def _match_order(self, order: dict, current: float) -> None:
+        kind, side = order["type"], order["side"]
+        if kind in STOP_TYPES and not order["_triggered"]:
+            stop = float(order["stopPrice"])
+            if (side == "SELL" and current > stop) or (side == "BUY" and current < stop):
+                return
+            order["_triggered"] = True
+            order["isWorking"] = True
+            order["workingTime"] = self.now_ms()
+            if kind == "STOP_LOSS":
+                self._fill(order, current)
+                return
+        limit = float(order["price"])
+        if kind == "MARKET" or (side == "SELL" and current >= limit) or (side == "BUY" and current <= limit):
+            self._fill(order, current)
+
+    def _fill(self, order: dict, price: float) -> None:
+        market = self._market(order["symbol"])
+        quantity = float(order["origQty"])
+        self._release(order)
+        if order["side"] == "BUY":
+            self.free[market.quote] -= quantity * price
+            self.free[market.base] = self.free.get(market.base, 0.0) + quantity
+        else:
+            self.free[market.base] -= quantity
+            self.free[market.quote] = self.free.get(market.quote, 0.0) + quantity * price
+        now = self.now_ms()
+        trade_id = next(self._trade_ids)
+        fill = {"price": f"{price:.8f}", "qty": f"{quantity:.8f}", "commission": "0.00000000",
+                "commissionAsset": market.quote, "tradeId": trade_id}
+        order["_fills"].append(fill)
+        order.update(status="FILLED", executedQty=f"{quantity:.8f}",
+                     cummulativeQuoteQty=f"{quantity * price:.8f}", updateTime=now)
+        self.trades.append({
+            "symbol": order["symbol"], "id": trade_id, "orderId": order["orderId"], "orderListId": -1,
+            "price": f"{price:.8f}", "qty": f"{quantity:.8f}", "quoteQty": f"{quantity * price:.8f}",
+            "commission": "0.00000000", "commissionAsset": market.quote, "time": now,
+            "isBuyer": order["side"] == "BUY", "isMaker": False, "isBestMatch": True,
+        })
+
+    def _release(self, order: dict) -> None:
+        market = self._market(order["symbol"])
+        quantity = float(order["origQty"])
+        if order["side"] == "BUY":
+            self._unlock(market.quote, quantity * order["_reserved"])
+        else:
+            self._unlock(market.base, quantity)
+
+    def _market(self, symbol: str) -> Market:
+        market = self.markets.get(symbol)
+        if market is None:
+            raise ApiError(400, -1121, "Invalid symbol.")
+        return market

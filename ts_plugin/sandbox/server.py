@@ -1,0 +1,299 @@
+"""The sandbox's HTTP server: Binance's spot REST paths plus a control API under ``/_sandbox/``.
+
+It binds to loopback only (anything else is refused before a socket is opened), picks a free port
+when given 0, and ``start`` returns only once it answers. Signatures are not checked; private
+endpoints need the ``X-MBX-APIKEY`` header like Binance.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlparse
+from urllib.request import urlopen
+
+from ts_plugin.sandbox.faults import FaultPlan
+from ts_plugin.sandbox.markets import Market, empty_futures_info, exchange_info, parse_pair
+from ts_plugin.sandbox.orders import ApiError, SpotBook
+from ts_plugin.sandbox.prices import PriceBook
+
+logger = logging.getLogger("ts_plugin.sandbox")
+
+INTERVAL_MS = {"1m": 60_000, "3m": 180_000, "5m": 300_000, "15m": 900_000, "30m": 1_800_000,
+               "1h": 3_600_000, "2h": 7_200_000, "4h": 14_400_000, "1d": 86_400_000}
+# Paths ccxt's binance client calls during start-up that need no more than an empty answer.
+EMPTY_LISTS = frozenset({"/sapi/v1/capital/config/getall", "/sapi/v1/margin/allPairs",
+                         "/sapi/v1/margin/isolated/allPairs"})
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def ensure_loopback(host: str) -> None:
+    """Refuse any address that is not on the loopback interface."""
+    try:
+        address = ipaddress.ip_address("127.0.0.1" if host == "localhost" else host)
+    except ValueError:
+        raise ValueError(f"sandbox host {host!r} is not an IP address on loopback") from None
+    if not address.is_loopback:
+        raise ValueError(f"sandbox refuses to bind to {host}: only loopback (127.0.0.0/8, ::1) is allowed")
+
+
+def ccxt_overrides(url: str) -> dict[str, Any]:
+    """freqtrade ``exchange`` keys that send ccxt's binance client to the sandbox at ``url``."""
+    import ccxt
+
+    real = ccxt.binance().urls["api"]
+    api = {key: url.rstrip("/") + urlparse(value).path for key, value in real.items()}
+    return {
+        "ccxt_config": {"urls": {"api": api}},
+        "ccxt_sync_config": {},
+        "ccxt_async_config": {},
+    }
+
+
+class SandboxExchange:
+    """A Binance-compatible spot exchange; usable as a context manager."""
+
+    def __init__(self, prices: dict[str, float], host: str = "127.0.0.1", port: int = 0,
+                 balances: dict[str, float] | None = None) -> None:
+        ensure_loopback(host)
+        self.host, self._requested_port = host, port
+        started = now_ms() - 1000 * 60 * 60 * 24  # a day of flat history before the first change
+        self.markets: dict[str, Market] = {}
+        initial: dict[str, float] = {}
+        for pair, price in prices.items():
+            market = parse_pair(pair, price)
+            self.markets[market.symbol] = market
+            initial[market.symbol] = price
+        self.prices = PriceBook(initial, started)
+        quote_assets = {m.quote for m in self.markets.values()}
+        default_balances = {asset: 10_000.0 for asset in quote_assets}
+        default_balances.update({m.base: 0.0 for m in self.markets.values()})
+        self.book = SpotBook(self.markets, balances or default_balances, self.prices, now_ms)
+        self.faults = FaultPlan()
+        self.requests: list[tuple[str, str]] = []
+        self.unknown_paths: list[str] = []
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ----- life cycle -------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("sandbox is not running")
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> "SandboxExchange":
+        handler = type("Handler", (_Handler,), {"sandbox": self})
+        self._server = ThreadingHTTPServer((self.host, self._requested_port), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox", daemon=True)
+        self._thread.start()
+        with urlopen(f"{self.url}/api/v3/ping", timeout=10) as answer:  # ready when it answers
+            answer.read()
+        logger.info("sandbox exchange listening on %s (%d symbols)", self.url, len(self.markets))
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> "SandboxExchange":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ----- scripting --------------------------------------------------------------------------
+
+    def set_price(self, pair: str, price: float) -> None:
+        symbol = pair.replace("/", "")
+        self.prices.set(symbol, price, now_ms())
+        self.book.on_price(symbol)
+
+    def price(self, pair: str) -> float:
+        return self.prices.price(pair.replace("/", ""))
+
+    def count(self, method: str, path: str) -> int:
+        return sum(1 for m, p in list(self.requests) if m == method and p == path)
+
+    # ----- routing ----------------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, params: dict[str, str], api_key: str | None) -> Any:
+        if path.startswith("/_sandbox/"):
+            return self._control(method, path, params)
+        self.requests.append((method, path))
+        fault = self.faults.take(f"{method} {path}")
+        if self.faults.latency_ms:
+            time.sleep(self.faults.latency_ms / 1000)
+        if fault is not None:
+            self._apply(fault, method, path, params)
+        route = (method, path)
+        symbol = params.get("symbol", "")
+        if route == ("GET", "/api/v3/ping"):
+            return {}
+        if route == ("GET", "/api/v3/time"):
+            return {"serverTime": now_ms()}
+        if route == ("GET", "/api/v3/exchangeInfo"):
+            return exchange_info(list(self.markets.values()), now_ms())
+        if route in (("GET", "/fapi/v1/exchangeInfo"), ("GET", "/dapi/v1/exchangeInfo")):
+            return empty_futures_info(now_ms())
+        if method == "GET" and path == "/api/v3/klines":
+            return self._klines(params)
+        if method == "GET" and path in ("/api/v3/ticker/24hr", "/api/v3/ticker/price",
+                                        "/api/v3/ticker/bookTicker"):
+            tickers = [self._ticker(s) for s in ([symbol] if symbol else self.prices.symbols())]
+            return tickers[0] if symbol else tickers
+        if route == ("GET", "/api/v3/depth"):
+            return self._depth(symbol, int(params.get("limit", 100)))
+        if api_key is None and not path.startswith("/api/v3/ticker"):
+            raise ApiError(401, -2015, "Invalid API-key, IP, or permissions for action.")
+        if method == "GET" and path in EMPTY_LISTS:
+            return []
+        if route == ("GET", "/api/v3/account"):
+            return self.book.account()
+        if route == ("POST", "/api/v3/order"):
+            return self.book.place(params)
+        if route == ("DELETE", "/api/v3/order"):
+            return self.book.cancel(symbol, int(params.get("orderId", 0)))
+        if route == ("GET", "/api/v3/order"):
+            return self.book.get(symbol, int(params.get("orderId", 0)))
+        if route == ("GET", "/api/v3/openOrders"):
+            return self.book.open_orders(symbol or None)
+        if route == ("GET", "/api/v3/allOrders"):
+            return self.book.all_orders(symbol)
+        if route == ("GET", "/api/v3/myTrades"):
+            return self.book.my_trades(symbol)
+        self.unknown_paths.append(f"{method} {path}")
+        logger.warning("sandbox: unknown endpoint %s %s", method, path)
+        raise ApiError(404, -1000, f"sandbox does not implement {method} {path}")
+
+    def _apply(self, fault: dict, method: str, path: str, params: dict[str, str]) -> None:
+        kind = fault.get("kind")
+        if kind == "delay":
+            time.sleep(float(fault.get("ms", 0)) / 1000)
+        elif kind == "timeout":
+            time.sleep(float(fault.get("ms", 15_000)) / 1000)
+            raise ApiError(504, -1007, "Timeout waiting for response from backend server.")
+        elif kind == "http":
+            status = int(fault.get("status", 503))
+            raise ApiError(status, -1003 if status in (418, 429) else -1001,
+                           "Too many requests." if status in (418, 429) else "Internal error.")
+        elif kind == "unknown_order_live":
+            raise ApiError(400, -2011, "Unknown order sent.")  # the order is left untouched
+        elif kind == "not_found":
+            raise ApiError(400, -2013, "Order does not exist.")
+        elif kind == "error":
+            raise ApiError(int(fault.get("status", 400)), int(fault["code"]), str(fault.get("msg", "")))
+
+    def _control(self, method: str, path: str, params: dict[str, Any]) -> Any:
+        if path == "/_sandbox/price" and method == "POST":
+            self.set_price(params["pair"], float(params["price"]))
+            return {"pair": params["pair"], "price": self.price(params["pair"])}
+        if path == "/_sandbox/fault" and method == "POST":
+            if "latency_ms" in params:
+                self.faults.latency_ms = float(params["latency_ms"])
+            if "endpoint" in params:
+                self.faults.add(params["endpoint"], params.get("fault") or {})
+            return {"ok": True}
+        if path == "/_sandbox/faults" and method == "DELETE":
+            self.faults.clear()
+            return {"ok": True}
+        if path == "/_sandbox/orders" and method == "GET":
+            return self.book.open_orders(params.get("symbol"))
+        if path == "/_sandbox/requests" and method == "GET":
+            return [f"{m} {p}" for m, p in self.requests]
+        raise ApiError(404, -1000, f"unknown control endpoint {method} {path}")
+
+    def _ticker(self, symbol: str) -> dict:
+        if symbol not in self.markets:
+            raise ApiError(400, -1121, "Invalid symbol.")
+        price = self.prices.price(symbol)
+        bid, ask = price * 0.9999, price * 1.0001
+        return {"symbol": symbol, "priceChange": "0", "priceChangePercent": "0",
+                "weightedAvgPrice": f"{price:.8f}", "prevClosePrice": f"{price:.8f}",
+                "lastPrice": f"{price:.8f}", "price": f"{price:.8f}", "lastQty": "1.00000000",
+                "bidPrice": f"{bid:.8f}", "bidQty": "10.00000000", "askPrice": f"{ask:.8f}",
+                "askQty": "10.00000000", "openPrice": f"{price:.8f}", "highPrice": f"{price:.8f}",
+                "lowPrice": f"{price:.8f}", "volume": "1000.00000000",
+                "quoteVolume": f"{1000 * price:.8f}", "openTime": now_ms() - 86_400_000,
+                "closeTime": now_ms(), "firstId": 1, "lastId": 2, "count": 2}
+
+    def _depth(self, symbol: str, limit: int) -> dict:
+        if symbol not in self.markets:
+            raise ApiError(400, -1121, "Invalid symbol.")
+        price = self.prices.price(symbol)
+        levels = range(1, min(limit, 20) + 1)
+        return {"lastUpdateId": now_ms(),
+                "bids": [[f"{price * (1 - 0.0001 * i):.8f}", "10.00000000"] for i in levels],
+                "asks": [[f"{price * (1 + 0.0001 * i):.8f}", "10.00000000"] for i in levels]}
+
+    def _klines(self, params: dict[str, str]) -> list:
+        symbol = params.get("symbol", "")
+        if symbol not in self.markets:
+            raise ApiError(400, -1121, "Invalid symbol.")
+        interval = INTERVAL_MS.get(params.get("interval", ""), 0)
+        if not interval:
+            raise ApiError(400, -1120, "Invalid interval.")
+        end = min(int(params.get("endTime", now_ms())), now_ms())
+        start = int(params["startTime"]) if "startTime" in params else None
+        return self.prices.candles(symbol, interval, start, end, min(int(params.get("limit", 500)), 1000))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    sandbox: SandboxExchange
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read the request log
+        logger.debug("sandbox: " + format, *args)
+
+    def _dispatch(self, method: str) -> None:
+        parsed = urlparse(self.path)
+        params: dict[str, Any] = dict(parse_qsl(parsed.query))
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            body = self.rfile.read(length).decode()
+            if self.headers.get("Content-Type", "").startswith("application/json"):
+                params.update(json.loads(body or "{}"))
+            else:
+                params.update(parse_qsl(body))
+        try:
+            status, payload = 200, self.sandbox.handle(method, parsed.path, params,
+                                                       self.headers.get("X-MBX-APIKEY"))
+        except ApiError as error:
+            status, payload = error.status, {"code": error.code, "msg": error.msg}
+        except Exception as error:  # a sandbox bug must surface to the client, not kill the thread
+            logger.exception("sandbox: internal error")
+            status, payload = 500, {"code": -1000, "msg": f"sandbox error: {error}"}
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
