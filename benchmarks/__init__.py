@@ -1,0 +1,1 @@
+"""`make bench`: wall time, per-call cost and database writes of the smart trailing stop."""

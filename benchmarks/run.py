@@ -1,0 +1,90 @@
+"""`make bench`: wall time vs (a) and (b), per-call cost vs closed trades, DB writes per tick.
+
+    python -m benchmarks.run [--quick] [--runs N] [--write]
+
+--quick: real data only (or a 60-day synthetic set), one run each. --write: rewrite BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data" / "binance"
+WORK = ROOT / ".bench"
+BIG_SET = {f"{base}/USDT": price for base, price in [
+    ("BTC", 60_000.0), ("ETH", 3_000.0), ("SOL", 150.0), ("XRP", 0.6), ("ADA", 0.45), ("DOGE", 0.12),
+    ("LTC", 80.0), ("DOT", 6.0), ("LINK", 14.0), ("AVAX", 30.0)]}
+
+
+def _datasets(quick: bool) -> list[tuple[str, Path, str]]:
+    from ts_plugin.sampledata import generate
+
+    sets = []
+    if any(SHARED.glob("*-5m.feather")):
+        sets.append(("real: 10 BTC pairs x 20 days", SHARED, "BTC"))
+    else:
+        print(f"SKIP real data: {SHARED} not present", flush=True)
+    days = 60 if quick else 180
+    big = WORK / f"data-{days}d"
+    if not any(big.glob("*-5m.feather")):
+        generate(big, pairs=BIG_SET, days=days, seed=11)
+    if not quick or not sets:
+        sets.append((f"synthetic: 10 pairs x {days} days", big, "USDT"))
+    return sets
+
+
+def main(argv: list[str] | None = None) -> int:
+    from benchmarks import dbwrites, percall, wall
+    from benchmarks.machine import facts
+    from benchmarks.report import render
+    from ts_plugin.demo import DEFAULT_CONFIG, build_backtest_config, pairs_in
+    from ts_plugin.sandbox import SandboxExchange, ccxt_overrides
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--write", action="store_true", help="rewrite BENCHMARKS.md")
+    options = parser.parse_args(argv)
+    WORK.mkdir(exist_ok=True)
+    datasets = _datasets(options.quick)
+    prices = {}
+    for _, datadir, _ in datasets:
+        prices.update(pairs_in(datadir))
+    results: dict = {"machine": facts(), "command": "make bench" + (" (--quick)" if options.quick else ""),
+                     "wall": [], "percall": None, "dbwrites": None}
+    with SandboxExchange(prices) as sandbox:
+        overrides = ccxt_overrides(sandbox.url)
+        print("wall time of `freqtrade backtesting` (whole process):", flush=True)
+        for label, datadir, stake in datasets:
+            runs = 1 if options.quick else (options.runs if "real" in label else max(1, options.runs - 2))
+            results["wall"] += wall.compare(label, datadir, sorted(pairs_in(datadir)), stake, overrides,
+                                            WORK / label.split(":")[0], runs)
+        label, datadir, stake = datasets[-1]
+        print(f"per-call cost on {label} (BenchTimedPlugin, in-process):", flush=True)
+        config = build_backtest_config(
+            DEFAULT_CONFIG, datadir, overrides, strategy="BenchTimedPlugin",
+            strategy_path=ROOT / "benchmarks" / "strategies", pairs=sorted(pairs_in(datadir)),
+            user_data_dir=WORK, extra={"max_open_trades": 10, "stake_currency": stake,
+                                       "stake_amount": 0.01 if stake == "BTC" else 100,
+                                       "dry_run_wallet": 1.0 if stake == "BTC" else 1000})
+        results["percall"] = percall.measure(config)
+        print(json.dumps(results["percall"], indent=1), flush=True)
+    files = sorted(SHARED.glob("*-5m.feather"))[:3] or sorted(datasets[-1][1].glob("*-5m.feather"))[:3]
+    print("database writes in dry-run mode (SQLite replay):", flush=True)
+    results["dbwrites"] = dbwrites.replay(files, 1500)
+    results["dbwrites"]["source"] = ", ".join(f.name for f in files)
+    print(json.dumps(results["dbwrites"]), flush=True)
+    (WORK / "results.json").write_text(json.dumps(results, indent=1, default=str))
+    text = render(results)
+    print(text)
+    if options.write:
+        (ROOT / "BENCHMARKS.md").write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
