@@ -19,6 +19,15 @@ BIG_SET = {f"{base}/USDT": price for base, price in [
     ("BTC", 60_000.0), ("ETH", 3_000.0), ("SOL", 150.0), ("XRP", 0.6), ("ADA", 0.45), ("DOGE", 0.12),
     ("LTC", 80.0), ("DOT", 6.0), ("LINK", 14.0), ("AVAX", 30.0)]}
 
+# Tighter than the sample's so that trades turn over fast enough to reach 10,000 closed trades.
+PERCALL_SETTINGS = {
+    "activation_profit": 0.006, "trail_distance": 0.004,
+    "breakeven": {"trigger_profit": 0.004, "offset": 0.001},
+    "steps": [{"profit": 0.02, "trail_distance": 0.003}],
+    "momentum": {"roc_period": 12, "roc_threshold": 0.02, "roc_factor": 0.7,
+                 "min_distance": 0.002, "max_distance": 0.01},
+}
+
 
 def _datasets(quick: bool) -> list[tuple[str, Path, str]]:
     from ts_plugin.sampledata import generate
@@ -70,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
             strategy_path=ROOT / "benchmarks" / "strategies", pairs=sorted(pairs_in(datadir)),
             user_data_dir=WORK, extra={"max_open_trades": 10, "stake_currency": stake,
                                        "stake_amount": 0.01 if stake == "BTC" else 100,
-                                       "dry_run_wallet": 1.0 if stake == "BTC" else 1000})
+                                       "dry_run_wallet": 1.0 if stake == "BTC" else 1000,
+                                       "smart_trailing": PERCALL_SETTINGS})
         results["percall"] = percall.measure(config)
         print(json.dumps(results["percall"], indent=1), flush=True)
     files = sorted(SHARED.glob("*-5m.feather"))[:3] or sorted(datasets[-1][1].glob("*-5m.feather"))[:3]

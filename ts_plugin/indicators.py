@@ -21,20 +21,38 @@ _EPOCH = pd.Timestamp(0, tz="UTC")
 
 
 class MomentumSeries:
-    """Close times and indicator values of one pair, searchable by time without copying frames."""
+    """Close times and indicator values of one pair, searchable by time without copying frames.
 
-    __slots__ = ("close_times", "atr_ratio", "roc")
+    Ticks arrive in time order (per candle in backtesting, per iteration live), so the candle found
+    last time is checked first and its ``Momentum`` reused; a binary search runs only on a new candle.
+    """
+
+    __slots__ = ("close_times", "atr_ratio", "roc", "_index", "_value", "_last")
 
     def __init__(self, close_times: np.ndarray, atr_ratio: np.ndarray, roc: np.ndarray) -> None:
         self.close_times = close_times
         self.atr_ratio = atr_ratio
         self.roc = roc
+        self._last = len(close_times) - 1
+        self._index = -1
+        self._value: Momentum | None = None
 
     def at(self, epoch_seconds: float) -> Momentum | None:
         """Indicators of the last candle closed at ``epoch_seconds``; None before the first one."""
-        index = int(np.searchsorted(self.close_times, epoch_seconds, side="right")) - 1
-        if index < 0:
-            return None
+        index = self._index
+        times = self.close_times
+        if not (
+            index >= 0
+            and times[index] <= epoch_seconds
+            and (index == self._last or epoch_seconds < times[index + 1])
+        ):
+            index = int(np.searchsorted(times, epoch_seconds, side="right")) - 1
+            if index < 0:
+                return None
+            self._index, self._value = index, self._momentum(index)
+        return self._value
+
+    def _momentum(self, index: int) -> Momentum | None:
         atr, roc = float(self.atr_ratio[index]), float(self.roc[index])
         if atr != atr and roc != roc:  # both NaN: indicators still warming up
             return None

@@ -80,6 +80,7 @@ class SmartTrailingMixin:
         self._ts_rebuilt = 0
         self._ts_governor = None
         self._ts_reconciler = None
+        self._ts_health_at: float | None = None
 
     # ----- start-up -------------------------------------------------------------------------------
 
@@ -119,12 +120,21 @@ class SmartTrailingMixin:
         self._ts_governor, self._ts_reconciler = install_governor(self, exchange)
 
     def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
-        """Reconcile stop orders with the exchange: at start-up, then every orphan_check_interval_s."""
-        reconciler = self._ts_reconciler
-        if reconciler is not None and reconciler.due(current_time.timestamp()):
-            from ts_plugin.exchange.wiring import reconcile_now
+        """Dry-run/live: reconcile stop orders with the exchange and publish the health view, at
+        start-up and then every ``exchange.orphan_check_interval_s``."""
+        now = current_time.timestamp()
+        if self._ts_store.persist and (
+            self._ts_health_at is None
+            or now - self._ts_health_at >= self._ts_base_config.exchange.orphan_check_interval_s
+        ):
+            self._ts_health_at = now
+            if self._ts_reconciler is not None:
+                from ts_plugin.exchange.wiring import reconcile_now
 
-            reconcile_now(self, reconciler, current_time.timestamp())
+                reconcile_now(self, self._ts_reconciler, now)
+            from ts_plugin.health import publish
+
+            publish(self, now)
         parent = getattr(super(), "bot_loop_start", None)
         if parent is not None:
             parent(current_time=current_time, **kwargs)
@@ -144,9 +154,10 @@ class SmartTrailingMixin:
             state = self._ts_load(trade.pair, trade, trade.open_date_utc.timestamp())
         return state
 
-    def save(self, trade: Any, state: TrailState) -> None:
+    def save(self, trade: Any, state: TrailState, persist: bool = True) -> None:
         self._ts_store.cache[(trade.id, trade.open_date)] = state
-        self._ts_store.write(trade, state)
+        if persist:
+            self._ts_store.write(trade, state)
 
     # ----- indicators -----------------------------------------------------------------------------
 

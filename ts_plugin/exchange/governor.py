@@ -40,7 +40,7 @@ class TradeLedger(Protocol):
 
     def state_of(self, trade: Any) -> TrailState | None: ...
 
-    def save(self, trade: Any, state: TrailState) -> None: ...
+    def save(self, trade: Any, state: TrailState, persist: bool = True) -> None: ...
 
 
 class StopGovernor:
@@ -148,7 +148,9 @@ class StopGovernor:
         self.counters[f"skip_{reason}"] += 1
         logger.debug("smart_trailing: exchange stop move skipped pair=%s reason=%s", pair, reason)
         if trade is not None and state is not None:
-            self.ledger.save(trade, replace(state, exchange_skips=state.exchange_skips + 1))
+            # Counted in memory only: a skip repeats every iteration and must not cost a write;
+            # the count is stored with the next real change.
+            self.ledger.save(trade, replace(state, exchange_skips=state.exchange_skips + 1), persist=False)
 
     # ----- guarded exchange calls -----------------------------------------------------------------
 

@@ -40,10 +40,6 @@ class Reconciler:
         self.last_run: float | None = None
         self.last_result: Reconciliation | None = None
 
-    def due(self, now: float) -> bool:
-        interval = self.governor.settings.orphan_check_interval_s
-        return self.last_run is None or now - self.last_run >= interval
-
     def open_stop_orders(self, pairs: Iterable[str]) -> list[dict]:
         exchange = self.governor.exchange
         if self.dry_run:

@@ -23,9 +23,14 @@ def bot_created_stop_ids(pairs: Iterable[str]) -> set[str]:
 def install_governor(strategy: Any, exchange: Any) -> tuple[StopGovernor, Reconciler]:
     """Wrap the bot's exchange object; our policy replaces freqtrade's fixed update interval."""
     settings = strategy._ts_base_config.exchange
-    governor = StopGovernor(exchange, settings, strategy, strategy._ts_events,
-                            order_types=lambda: strategy.order_types)
-    governor.install()
+    governor = getattr(exchange, "_ts_governor", None)
+    if governor is not None:  # same exchange, new strategy object: follow the new one
+        governor.ledger, governor.events = strategy, strategy._ts_events
+        governor._order_types = lambda: strategy.order_types
+    else:
+        governor = StopGovernor(exchange, settings, strategy, strategy._ts_events,
+                                order_types=lambda: strategy.order_types)
+        governor.install()
     previous = strategy.order_types.get("stoploss_on_exchange_interval", 60)
     # freqtrade re-reads this every check; 0 lets an emergency move out at once. The plugin's own
     # min_update_interval_s now rules the pace.

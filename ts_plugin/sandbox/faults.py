@@ -4,7 +4,8 @@ A fault is a dict: ``{"kind": "delay", "ms": 300}``, ``{"kind": "timeout", "ms":
 ``{"kind": "http", "status": 503}``, ``{"kind": "http", "status": 429}``,
 ``{"kind": "unknown_order_live"}`` (cancel answers -2011 but the order stays live),
 ``{"kind": "not_found"}`` (-2013 on a fetch), ``{"kind": "error", "code": -1021, "msg": "..."}``.
-Each may carry ``"times": N`` (default 1). The endpoint key is ``"METHOD /path"``, e.g.
+Each may carry ``"times": N`` (default 1) and ``"when": {"type": "STOP_LOSS_LIMIT"}`` to hit only
+requests whose parameters match (e.g. the stop placement, not the entry order on the same path). The endpoint key is ``"METHOD /path"``, e.g.
 ``"DELETE /api/v3/order"``; ``"*"`` matches every endpoint. A ``"latency_ms"`` applies to every call.
 """
 
@@ -31,12 +32,15 @@ class FaultPlan:
             self._queues.clear()
             self.latency_ms = 0.0
 
-    def take(self, endpoint: str) -> dict | None:
-        """The next fault for this endpoint (specific first, then ``*``), or None."""
+    def take(self, endpoint: str, params: dict | None = None) -> dict | None:
+        """The next matching fault for this endpoint (specific first, then ``*``), or None."""
+        params = params or {}
         with self._lock:
             for key in (endpoint, "*"):
-                queue = self._queues.get(key)
-                if queue:
-                    self.hits[key] = self.hits.get(key, 0) + 1
-                    return queue.pop(0)
+                queue = self._queues.get(key, [])
+                for index, fault in enumerate(queue):
+                    wanted = fault.get("when") or {}
+                    if all(str(params.get(k, "")).upper() == str(v).upper() for k, v in wanted.items()):
+                        self.hits[key] = self.hits.get(key, 0) + 1
+                        return queue.pop(index)
         return None

@@ -137,7 +137,7 @@ class SandboxExchange:
         if path.startswith("/_sandbox/"):
             return self._control(method, path, params)
         self.requests.append((method, path))
-        fault = self.faults.take(f"{method} {path}")
+        fault = self.faults.take(f"{method} {path}", params)
         if self.faults.latency_ms:
             time.sleep(self.faults.latency_ms / 1000)
         if fault is not None:

@@ -1,0 +1,42 @@
+"""Dry-run end to end: the real bot and ccxt client against the sandbox, state read over REST."""
+
+import pytest
+
+from tests.e2e.bot import wait_until
+from tests.e2e.conftest import PAIR, closed_trade, enter, stored_state
+
+pytestmark = pytest.mark.slow
+
+SETTINGS = {
+    "activation_profit": 0.015,
+    "trail_distance": 0.005,
+    "exchange": {"min_update_interval_s": 1, "orphan_check_interval_s": 5},
+}
+
+
+def test_dry_run_trails_moves_the_emulated_exchange_stop_and_exits_on_it(sandbox, start_bot):
+    bot = start_bot(dry_run=True, smart_trailing=SETTINGS)
+    trade = enter(bot)
+    trade_id = trade["trade_id"]
+    entry = trade["open_rate"]
+    created = wait_until(lambda: stored_state(bot, trade_id), 30, "the CREATED state")
+    assert created["phase"] == "WAITING" and created["entry"] == pytest.approx(entry)
+
+    sandbox.set_price(PAIR, entry * 1.03)
+    expected_stop = entry * 1.03 * 0.995
+    active = wait_until(
+        lambda: (s := stored_state(bot, trade_id)) and s["exchange_stop"]
+        and abs(s["exchange_stop"] - expected_stop) / expected_stop < 0.002 and s,
+        60, "the exchange stop to follow the activated trailing stop")
+    assert active["phase"] == "ACTIVE" and active["stop"] == pytest.approx(expected_stop, rel=1e-6)
+    assert active["activated_at"] is not None and active["exchange_moves"] >= 1
+
+    sandbox.set_price(PAIR, entry * 1.01)  # below the stop: the emulated stop order fills
+    closed = wait_until(lambda: closed_trade(bot, trade_id), 60, "the trade to exit on its stop")
+    assert closed["exit_reason"] == "stoploss_on_exchange"
+    assert closed["close_rate"] >= entry  # exited in profit, on the trailed stop
+    final = stored_state(bot, trade_id)
+    assert final["phase"] == "CLOSED" and final["exit_reason"] == "stoploss_on_exchange"
+    log = bot.log_text()
+    assert log.count("event=ACTIVATED") == 1 and "event=TRIGGERED" in log
+    assert "Traceback" not in log

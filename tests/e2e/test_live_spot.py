@@ -1,0 +1,110 @@
+"""Live spot end to end: real stop orders placed, moved, filled on the sandbox, under the policy."""
+
+import json
+
+import pytest
+
+from tests.e2e.bot import wait_until
+from tests.e2e.conftest import PAIR, closed_trade, enter, stored_state
+
+pytestmark = pytest.mark.slow
+
+SYMBOL = PAIR.replace("/", "")
+POLICY = {"min_update_interval_s": 3, "min_improvement": 0.002, "emergency_improvement": 0.01,
+          "orphan_check_interval_s": 2, "retry_attempts": 2, "circuit_failure_threshold": 2,
+          "circuit_cooldown_s": 3}
+SETTINGS = {"activation_profit": 0.015, "trail_distance": 0.005, "exchange": POLICY}
+
+
+def live_stops(sandbox):
+    return [o for o in sandbox.book.open_orders(SYMBOL) if o["type"] == "STOP_LOSS_LIMIT"]
+
+
+def stop_near(sandbox, price, rel=0.002):
+    stops = live_stops(sandbox)
+    return len(stops) == 1 and abs(float(stops[0]["stopPrice"]) - price) / price < rel and stops[0]
+
+
+def cancels(sandbox):
+    return sandbox.count("DELETE", "/api/v3/order")
+
+
+def health(bot):
+    path = bot.workdir / "user_data" / "smart_trailing_health.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def counter(bot, name):
+    return health(bot).get("exchange", {}).get("counters", {}).get(name, 0)
+
+
+def test_live_stop_orders_follow_the_policy_and_fill(sandbox, start_bot):
+    bot = start_bot(dry_run=False, smart_trailing=SETTINGS)
+    trade = enter(bot)
+    entry, trade_id = trade["open_rate"], trade["trade_id"]
+    wait_until(lambda: stop_near(sandbox, entry * 0.95), 60, "the initial stop order at -5 %")
+    assert cancels(sandbox) == 0
+
+    sandbox.set_price(PAIR, entry * 1.02)  # activates: 0.95 -> 1.0149 x entry is an emergency move
+    wait_until(lambda: stop_near(sandbox, entry * 1.02 * 0.995), 60, "the emergency move")
+    assert cancels(sandbox) == 1
+
+    sandbox.set_price(PAIR, entry * 1.0205)  # +0.05 %: too small, and too soon
+    wait_until(lambda: counter(bot, "skip_improvement") + counter(bot, "skip_interval") >= 1, 60,
+               "a skipped move to be counted")
+    assert cancels(sandbox) == 1 and stop_near(sandbox, entry * 1.02 * 0.995)
+
+    sandbox.set_price(PAIR, entry * 1.03)  # +0.98 %: a regular move, once the 3 s interval has passed
+    wait_until(lambda: stop_near(sandbox, entry * 1.03 * 0.995), 60, "the regular move")
+    assert cancels(sandbox) == 2
+
+    sandbox.set_price(PAIR, entry * 1.05)  # +1.9 %: emergency, goes out at once
+    wait_until(lambda: stop_near(sandbox, entry * 1.05 * 0.995), 60, "the second emergency move")
+    assert cancels(sandbox) == 3
+
+    sandbox.set_price(PAIR, entry * 1.04)  # through the stop: the exchange fills it
+    closed = wait_until(lambda: closed_trade(bot, trade_id), 60, "the trade to close on its stop")
+    assert closed["exit_reason"] == "stoploss_on_exchange"
+    assert closed["close_rate"] == pytest.approx(entry * 1.04, rel=1e-6)
+    assert live_stops(sandbox) == [] and sandbox.book.free["BTC"] == pytest.approx(0, abs=1e-9)
+    state = stored_state(bot, trade_id)
+    assert state["phase"] == "CLOSED" and state["exchange_moves"] == 3
+    assert "Traceback" not in bot.log_text()
+
+
+def test_unknown_order_on_cancel_and_fetch_leaves_an_orphan_that_reconciliation_cancels(sandbox, start_bot):
+    bot = start_bot(dry_run=False, smart_trailing=SETTINGS)
+    trade = enter(bot)
+    entry = trade["open_rate"]
+    wait_until(lambda: stop_near(sandbox, entry * 0.95), 60, "the initial stop order")
+    # Binance "forgets" the order: cancel answers -2011 and fetch -2013, yet it stays live.
+    sandbox.faults.add("DELETE /api/v3/order", {"kind": "unknown_order_live"})
+    sandbox.faults.add("GET /api/v3/order", {"kind": "not_found", "times": 50})
+    sandbox.set_price(PAIR, entry * 1.03)
+    wait_until(lambda: "event=ORPHAN_CANCELLED" in bot.log_text(), 90, "the orphan to be cancelled")
+    wait_until(lambda: stop_near(sandbox, entry * 1.03 * 0.995), 90, "exactly one live stop, at the new level")
+    assert "Traceback" not in bot.log_text()
+
+
+def test_a_burst_of_rate_limits_opens_the_circuit_and_it_closes_again(sandbox, start_bot):
+    bot = start_bot(dry_run=False, smart_trailing=SETTINGS)
+    sandbox.faults.add("POST /api/v3/order", {"kind": "http", "status": 429, "times": 4,
+                                              "when": {"type": "STOP_LOSS_LIMIT"}})
+    trade = enter(bot)
+    entry = trade["open_rate"]
+    wait_until(lambda: "event=CIRCUIT_OPEN" in bot.log_text(), 90, "the circuit to open")
+    wait_until(lambda: stop_near(sandbox, entry * 0.95), 90, "the stop to be placed after the burst")
+    wait_until(lambda: health(bot).get("exchange", {}).get("circuit") == "CLOSED", 60, "the circuit to close")
+    sandbox.set_price(PAIR, entry * 1.03)  # and moves work again
+    wait_until(lambda: stop_near(sandbox, entry * 1.03 * 0.995), 60, "a move after recovery")
+
+
+def test_stop_refused_as_immediate_trigger_ends_in_emergency_exit(sandbox, start_bot):
+    bot = start_bot(dry_run=False, smart_trailing=SETTINGS)
+    sandbox.faults.add("POST /api/v3/order", {"kind": "error", "code": -2010,
+                                              "msg": "Order would trigger immediately.",
+                                              "when": {"type": "STOP_LOSS_LIMIT"}})
+    trade = enter(bot)
+    closed = wait_until(lambda: closed_trade(bot, trade["trade_id"]), 90, "the emergency exit")
+    assert closed["exit_reason"] == "emergency_exit"
+    assert sandbox.book.free["BTC"] == pytest.approx(0, abs=1e-9) and live_stops(sandbox) == []

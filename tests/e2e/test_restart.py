@@ -1,0 +1,83 @@
+"""kill -9 the live bot mid-trail and restart it on the same database: nothing lost, nothing doubled."""
+
+import pytest
+
+from tests.e2e.bot import free_port, wait_until
+from tests.e2e.conftest import PAIR, enter, stored_state
+from tests.e2e.test_live_spot import SETTINGS, health, live_stops, stop_near
+
+pytestmark = pytest.mark.slow
+
+
+def _restart(start_bot, bot):
+    bot.kill()
+    again = start_bot(dry_run=False, smart_trailing=SETTINGS, workdir=bot.workdir, api_port=free_port())
+    wait_until(lambda: health(again).get("exchange", {}).get("reconciled"), 60, "the first reconciliation")
+    return again
+
+
+@pytest.mark.parametrize("phase", ["before_activation", "after_activation"])
+def test_kill_and_restart_keeps_every_trailing_stop(sandbox, start_bot, phase):
+    bot = start_bot(dry_run=False, smart_trailing=SETTINGS)
+    trade = enter(bot)
+    entry, trade_id = trade["open_rate"], trade["trade_id"]
+    wait_until(lambda: stop_near(sandbox, entry * 0.95), 60, "the initial stop order")
+    if phase == "after_activation":
+        sandbox.set_price(PAIR, entry * 1.03)
+        wait_until(lambda: stop_near(sandbox, entry * 1.03 * 0.995), 60, "the trailed exchange stop")
+    else:
+        sandbox.set_price(PAIR, entry * 1.01)
+        wait_until(lambda: (stored_state(bot, trade_id) or {}).get("peak", 0) >= entry * 1.01, 60,
+                   "the peak to be stored")
+    before = stored_state(bot, trade_id)
+
+    restarted = _restart(start_bot, bot)
+    after = stored_state(restarted, trade_id)
+    assert after == before  # state, activation time, peak, stop, counters: identical
+    assert "event=ACTIVATED" not in restarted.log_text() and "rebuilt" not in restarted.log_text()
+    assert len(live_stops(sandbox)) == 1
+
+    sandbox.set_price(PAIR, entry * 1.06)  # and it keeps trailing from where it was
+    wait_until(lambda: stop_near(sandbox, entry * 1.06 * 0.995), 60, "a move after the restart")
+    final = stored_state(restarted, trade_id)
+    assert final["activated_at"] == (before["activated_at"] or final["activated_at"])
+    assert final["stop_raises"] > before["stop_raises"]
+
+
+def test_kill_between_cancel_and_create(sandbox, start_bot):
+    bot = start_bot(dry_run=False, smart_trailing=SETTINGS)
+    trade = enter(bot)
+    entry, trade_id = trade["open_rate"], trade["trade_id"]
+    wait_until(lambda: stop_near(sandbox, entry * 0.95), 60, "the initial stop order")
+    # The next stop placement hangs (and never lands): kill the bot while it waits.
+    sandbox.faults.add("POST /api/v3/order", {"kind": "timeout", "ms": 8000,
+                                              "when": {"type": "STOP_LOSS_LIMIT"}})
+    sandbox.set_price(PAIR, entry * 1.03)
+    wait_until(lambda: sandbox.faults.hits.get("POST /api/v3/order") and not live_stops(sandbox), 60,
+               "the cancel to be done and the create to hang")
+    before = stored_state(bot, trade_id)
+
+    restarted = _restart(start_bot, bot)
+    assert "no live stop order" in restarted.log_text()  # reported at once
+    wait_until(lambda: stop_near(sandbox, entry * 1.03 * 0.995), 60, "exactly one live stop again")
+    after = stored_state(restarted, trade_id)
+    assert after["stop"] == pytest.approx(before["stop"]) and after["phase"] == "ACTIVE"
+    assert "event=ACTIVATED" not in restarted.log_text()
+
+
+def test_reload_config_mid_trail_keeps_the_state(sandbox, start_bot):
+    bot = start_bot(dry_run=False, smart_trailing=SETTINGS)
+    trade = enter(bot)
+    entry, trade_id = trade["open_rate"], trade["trade_id"]
+    sandbox.set_price(PAIR, entry * 1.03)
+    wait_until(lambda: stop_near(sandbox, entry * 1.03 * 0.995), 60, "the trailed exchange stop")
+    before = stored_state(bot, trade_id)
+    loads = bot.log_text().count("Using resolved strategy E2ETrailing")
+    bot.client.reload_config()  # freqtrade re-creates the strategy object
+    wait_until(lambda: bot.log_text().count("Using resolved strategy E2ETrailing") > loads
+               and bot.client.show_config()["state"] == "running", 60, "the reload")
+    assert stored_state(bot, trade_id) == before
+    sandbox.set_price(PAIR, entry * 1.05)
+    wait_until(lambda: stop_near(sandbox, entry * 1.05 * 0.995), 60, "a move after the reload")
+    assert bot.log_text().count("event=ACTIVATED") == 1
+
