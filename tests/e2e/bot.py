@@ -29,6 +29,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class BotDied(RuntimeError):
+    """The bot process ended while a test waited for it: fail at once, with its log."""
+
+
 def wait_until(condition: Callable[[], Any], timeout: float, what: str, poll: float = 0.25) -> Any:
     """Poll ``condition`` until it returns something truthy; fail with ``what`` after ``timeout``."""
     deadline = time.monotonic() + timeout
@@ -38,6 +42,8 @@ def wait_until(condition: Callable[[], Any], timeout: float, what: str, poll: fl
             result = condition()
             if result:
                 return result
+        except BotDied:
+            raise
         except Exception as exc:  # the bot may still be starting
             last_error = exc
         time.sleep(poll)
@@ -52,7 +58,7 @@ class BotProcess:
         self.strategy_path = strategy_path
         self.api_port = config["api_server"]["listen_port"]
         self.db = workdir / "tradesv3.sqlite"
-        self.log = workdir / "freqtrade.log"
+        self.log = workdir / "stdout.log"  # freqtrade logs to stderr, captured here
         self.process: subprocess.Popen | None = None
         self.client = FtRestClient(f"http://127.0.0.1:{self.api_port}", API_USER, API_PASSWORD)
 
@@ -65,19 +71,19 @@ class BotProcess:
             "--strategy", self.strategy,
             "--strategy-path", str(self.strategy_path),
             "--db-url", f"sqlite:///{self.db}",
-            "--logfile", str(self.log),
             "--userdir", str(self.workdir / "user_data"),
         ]
         (self.workdir / "user_data").mkdir(exist_ok=True)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        self.process = subprocess.Popen(command, cwd=self.workdir, env=env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        with open(self.log, "ab") as output:
+            self.process = subprocess.Popen(command, cwd=self.workdir, env=env,
+                                            stdout=output, stderr=subprocess.STDOUT)
         wait_until(self._running, timeout, "the bot's REST API")
         return self
 
     def _running(self) -> bool:
         if self.process is not None and self.process.poll() is not None:
-            raise RuntimeError(f"bot exited with {self.process.returncode}:\n{self.log_tail()}")
+            raise BotDied(f"bot exited with {self.process.returncode}:\n{self.log_tail()}")
         return self.client.ping() == {"status": "pong"} and self.client.show_config()["state"] == "running"
 
     def log_tail(self, lines: int = 60) -> str:
@@ -87,6 +93,11 @@ class BotProcess:
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def events(self, name: str) -> int:
+        """How many times the plugin logged event ``name`` (not counting relayed messages)."""
+        return sum(1 for line in self.log_text().splitlines()
+                   if " - ts_plugin - " in line and f"event={name} " in line + " ")
 
     def kill(self) -> None:
         """SIGKILL: the crash case, nothing gets to clean up."""

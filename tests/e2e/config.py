@@ -29,6 +29,7 @@ def bot_config(exchange_overrides: dict[str, Any], api_port: int, pairs: list[st
             "secret": "sandbox-secret",
             "pair_whitelist": pairs,
             "pair_blacklist": [],
+            "enable_ws": False,  # websockets would try the real exchange's stream host
             **exchange_overrides,
         },
         "pairlists": [{"method": "StaticPairList"}],
@@ -38,7 +39,7 @@ def bot_config(exchange_overrides: dict[str, Any], api_port: int, pairs: list[st
             "listen_ip_address": "127.0.0.1",
             "listen_port": api_port,
             "verbosity": "error",
-            "jwt_secret_key": "e2e-only-secret",
+            "jwt_secret_key": "end-to-end-tests-only-not-a-real-secret-0123456789",
             "CORS_origins": [],
             "username": API_USER,
             "password": API_PASSWORD,

@@ -81,7 +81,7 @@ def test_unknown_order_on_cancel_and_fetch_leaves_an_orphan_that_reconciliation_
     sandbox.faults.add("DELETE /api/v3/order", {"kind": "unknown_order_live"})
     sandbox.faults.add("GET /api/v3/order", {"kind": "not_found", "times": 50})
     sandbox.set_price(PAIR, entry * 1.03)
-    wait_until(lambda: "event=ORPHAN_CANCELLED" in bot.log_text(), 90, "the orphan to be cancelled")
+    wait_until(lambda: bot.events("ORPHAN_CANCELLED") >= 1, 90, "the orphan to be cancelled")
     wait_until(lambda: stop_near(sandbox, entry * 1.03 * 0.995), 90, "exactly one live stop, at the new level")
     assert "Traceback" not in bot.log_text()
 
@@ -92,7 +92,7 @@ def test_a_burst_of_rate_limits_opens_the_circuit_and_it_closes_again(sandbox, s
                                               "when": {"type": "STOP_LOSS_LIMIT"}})
     trade = enter(bot)
     entry = trade["open_rate"]
-    wait_until(lambda: "event=CIRCUIT_OPEN" in bot.log_text(), 90, "the circuit to open")
+    wait_until(lambda: bot.events("CIRCUIT_OPEN") >= 1, 90, "the circuit to open")
     wait_until(lambda: stop_near(sandbox, entry * 0.95), 90, "the stop to be placed after the burst")
     wait_until(lambda: health(bot).get("exchange", {}).get("circuit") == "CLOSED", 60, "the circuit to close")
     sandbox.set_price(PAIR, entry * 1.03)  # and moves work again

@@ -34,7 +34,7 @@ def test_kill_and_restart_keeps_every_trailing_stop(sandbox, start_bot, phase):
     restarted = _restart(start_bot, bot)
     after = stored_state(restarted, trade_id)
     assert after == before  # state, activation time, peak, stop, counters: identical
-    assert "event=ACTIVATED" not in restarted.log_text() and "rebuilt" not in restarted.log_text()
+    assert restarted.events("ACTIVATED") == 0 and "rebuilt" not in restarted.log_text()
     assert len(live_stops(sandbox)) == 1
 
     sandbox.set_price(PAIR, entry * 1.06)  # and it keeps trailing from where it was
@@ -62,7 +62,7 @@ def test_kill_between_cancel_and_create(sandbox, start_bot):
     wait_until(lambda: stop_near(sandbox, entry * 1.03 * 0.995), 60, "exactly one live stop again")
     after = stored_state(restarted, trade_id)
     assert after["stop"] == pytest.approx(before["stop"]) and after["phase"] == "ACTIVE"
-    assert "event=ACTIVATED" not in restarted.log_text()
+    assert restarted.events("ACTIVATED") == 0
 
 
 def test_reload_config_mid_trail_keeps_the_state(sandbox, start_bot):
@@ -79,5 +79,5 @@ def test_reload_config_mid_trail_keeps_the_state(sandbox, start_bot):
     assert stored_state(bot, trade_id) == before
     sandbox.set_price(PAIR, entry * 1.05)
     wait_until(lambda: stop_near(sandbox, entry * 1.05 * 0.995), 60, "a move after the reload")
-    assert bot.log_text().count("event=ACTIVATED") == 1
+    assert bot.events("ACTIVATED") == 1
 

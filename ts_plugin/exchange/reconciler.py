@@ -39,12 +39,17 @@ class Reconciler:
         self._bot_created_ids = bot_created_ids
         self.last_run: float | None = None
         self.last_result: Reconciliation | None = None
+        self._reported: set[str] = set()  # unprotected pairs / foreign orders already reported
 
     def open_stop_orders(self, pairs: Iterable[str]) -> list[dict]:
         exchange = self.governor.exchange
+        wanted = set(pairs)
         if self.dry_run:
-            return [o for o in exchange._dry_run_open_orders.values()
-                    if o.get("status") in OPEN_STATUSES and _is_stop(o) and o.get("symbol") in set(pairs)]
+            orders = list(exchange._dry_run_open_orders.values())
+            logger.debug("smart_trailing: dry-run orders %s",
+                         [(o.get("id"), o.get("status"), o.get("type"), o.get("symbol")) for o in orders])
+            return [o for o in orders
+                    if o.get("status") in OPEN_STATUSES and _is_stop(o) and o.get("symbol") in wanted]
         params = {"stop": True} if exchange.get_option("stoploss_query_requires_stop_flag") else {}
         found: list[dict] = []
         for pair in sorted(set(pairs)):
@@ -72,16 +77,22 @@ class Reconciler:
         result = classify(exchange_stops, current, self._bot_created_ids(all_pairs))
         for order in result.orphans:
             self._cancel(order, EventName.ORPHAN_CANCELLED)
+        findings = set()
         for order in result.foreign:
             if governor.settings.cancel_foreign_stop_orders:
                 self._cancel(order, EventName.ORPHAN_CANCELLED, foreign=True)
-            else:
+                continue
+            findings.add(f"foreign:{order.get('id')}")
+            if f"foreign:{order.get('id')}" not in self._reported:
                 governor.events.emit(EventName.WARNING, None, order.get("symbol", "-"),
                                      reason="foreign stop order left alone", order_id=order.get("id"))
         for pair in result.unprotected:
-            governor.counters["unprotected_trades"] += 1
-            governor.events.emit(EventName.WARNING, None, pair,
-                                 reason="open trade has no live stop order on the exchange")
+            governor.counters["unprotected_checks"] += 1
+            findings.add(f"unprotected:{pair}")
+            if f"unprotected:{pair}" not in self._reported:  # once per episode, not every pass
+                governor.events.emit(EventName.WARNING, None, pair,
+                                     reason="open trade has no live stop order on the exchange")
+        self._reported = findings
         governor.reconciled = True
         self.last_result = result
         return result
