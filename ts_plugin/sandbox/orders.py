@@ -114,6 +114,15 @@ class SpotBook:
             order["updateTime"] = self.now_ms()
             return self.public(order)
 
+    def resurrect(self, order_id: int) -> dict:
+        """Make a cancelled order live again, without locking funds: the exchange still holds an
+        order it reported gone (Binance's -2011 case). Used to plant orphans in tests."""
+        with self.lock:
+            order = self.orders[order_id]
+            order.update(status=OPEN, updateTime=self.now_ms())
+            order["_ghost"] = True
+            return self.public(order)
+
     def get(self, symbol: str, order_id: int) -> dict:
         with self.lock:
             order = self.orders.get(order_id)
@@ -193,6 +202,8 @@ class SpotBook:
         })
 
     def _release(self, order: dict) -> None:
+        if order.pop("_ghost", False):
+            return  # a resurrected order never locked anything
         market = self._market(order["symbol"])
         quantity = float(order["origQty"])
         if order["side"] == "BUY":

@@ -213,6 +213,8 @@ class SandboxExchange:
         if path == "/_sandbox/faults" and method == "DELETE":
             self.faults.clear()
             return {"ok": True}
+        if path == "/_sandbox/resurrect" and method == "POST":
+            return self.book.resurrect(int(params["order_id"]))
         if path == "/_sandbox/orders" and method == "GET":
             return self.book.open_orders(params.get("symbol"))
         if path == "/_sandbox/requests" and method == "GET":
