@@ -43,7 +43,7 @@ def replay(feather_files: list[Path], candles_per_pair: int) -> dict:
                                               order=_FilledEntry(trade), current_time=trade.open_date_utc)
                         totals["trades"] += 1
                         continue
-                    key = (trade.id, trade.open_date)
+                    key = strategy._ts_store.key(trade)
                     before = strategy._ts_store.cache.get(key)
                     exits = tick(strategy, trade, float(price), minutes)
                     totals["ticks"] += 1

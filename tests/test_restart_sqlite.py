@@ -170,3 +170,14 @@ def test_exit_closes_state(db):
     stored = trade.get_custom_data(CUSTOM_DATA_KEY)
     assert stored["phase"] == "CLOSED" and stored["exit_reason"] == "trailing_stop_loss"
     assert strategy.trailing_summary()["triggered"] == 1 and not strategy._ts_store.cache
+
+
+def test_one_state_per_trade_when_the_session_reloads_the_trade(db):
+    """SQLite hands open_date back without its timezone after a commit: still one cached state."""
+    strategy = make_strategy()
+    trade = _start_trade(strategy)
+    tick(strategy, trade, 51500, 30)
+    Trade.session.expire_all()  # the next attribute access reloads the row from SQLite
+    tick(strategy, trade, 52000, 45)
+    assert len(strategy._ts_store.cache) == 1
+    assert strategy.state_of(reload_trade(trade.id)).peak == 52000

@@ -149,13 +149,13 @@ class SmartTrailingMixin:
         return trades[0] if trades else None
 
     def state_of(self, trade: Any) -> TrailState | None:
-        state = self._ts_store.cache.get((trade.id, trade.open_date))
+        state = self._ts_store.cache.get(self._ts_store.key(trade))
         if state is None:
             state = self._ts_load(trade.pair, trade, trade.open_date_utc.timestamp())
         return state
 
     def save(self, trade: Any, state: TrailState, persist: bool = True) -> None:
-        self._ts_store.cache[(trade.id, trade.open_date)] = state
+        self._ts_store.cache[self._ts_store.key(trade)] = state
         if persist:
             self._ts_store.write(trade, state)
 
@@ -246,7 +246,7 @@ class SmartTrailingMixin:
         self, pair: str, trade: Any, current_time: datetime, current_rate: float, after_fill: bool
     ) -> float | None:
         store = self._ts_store
-        key = (trade.id, trade.open_date)
+        key = store.key(trade)
         state = store.cache.get(key)
         now = current_time.timestamp()
         resync = after_fill
@@ -290,7 +290,7 @@ class SmartTrailingMixin:
                 peak=state.peak, stop=state.stop,
             )
             store.write(trade, state, replace_corrupt=corrupt)
-        store.cache[(trade.id, trade.open_date)] = state
+        store.cache[store.key(trade)] = state
         return state
 
     def _ts_rebuild(self, trade: Any, now: float) -> TrailState:
@@ -324,7 +324,7 @@ class SmartTrailingMixin:
 
     def _ts_on_fill(self, pair: str, trade: Any, order: Any, current_time: datetime) -> None:
         store = self._ts_store
-        key = (trade.id, trade.open_date)
+        key = store.key(trade)
         state = store.cache.get(key)
         now = current_time.timestamp()
         side = order.ft_order_side

@@ -25,6 +25,12 @@ class StateStore:
         self.cache: dict[Any, TrailState] = {}
         self.write_failures = 0
 
+    def key(self, trade: Any) -> Any:
+        """Cache key of a trade. Live, the database id is unique (and ``open_date`` may come back
+        from SQLite without its timezone, so it must not be part of the key); in backtesting and
+        hyperopt ids can repeat across runs of one process, so the open time is added."""
+        return trade.id if self.persist else (trade.id, trade.open_date)
+
     def read(self, trade: Any) -> TrailState | None:
         """The stored state of ``trade``, None when it has none; ``StateError`` when unreadable."""
         if not self.persist:

@@ -58,7 +58,8 @@ class BotProcess:
         self.strategy_path = strategy_path
         self.api_port = config["api_server"]["listen_port"]
         self.db = workdir / "tradesv3.sqlite"
-        self.log = workdir / "stdout.log"  # freqtrade logs to stderr, captured here
+        # freqtrade logs to stderr, captured here; one file per process (restarts reuse the workdir)
+        self.log = workdir / f"bot-{len(list(workdir.glob('bot-*.log')))}.log"
         self.process: subprocess.Popen | None = None
         self.client = FtRestClient(f"http://127.0.0.1:{self.api_port}", API_USER, API_PASSWORD)
 
