@@ -17,7 +17,7 @@ from freqtrade.exceptions import DDosProtection, TemporaryError
 T = TypeVar("T")
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    ccxt.NetworkError,  # includes RequestTimeout, DDoSProtection, RateLimitExceeded, ExchangeNotAvailable
+    ccxt.OperationFailed,  # 5xx answers, and every NetworkError: timeouts, 429/418, exchange down
     ccxt.InvalidNonce,  # Binance -1021 timestamp outside recvWindow
     TemporaryError,
     DDosProtection,
