@@ -69,4 +69,52 @@ def render(results: dict) -> str:
         f"{db.get('writes_on_unchanged_ticks', 0)} |",
         "",
     ]
+    lines += _exchange_sections(results)
     return "\n".join(lines)
+
+
+def _exchange_sections(results: dict) -> list[str]:
+    windows = results.get("windows")
+    lines: list[str] = []
+    if windows:
+        lines += [
+            "## Unprotected window per replacement path",
+            "",
+            f"A real freqtrade Exchange object with the governor installed, against the sandbox with "
+            f"{windows['latency_ms']:g} ms injected on every request, {windows['replacements']} "
+            "replacements per path (`benchmarks/windows.py`).",
+            "",
+            "| path | replacements | median window ms | max window ms | note |",
+            "| --- | ---: | ---: | ---: | --- |",
+        ]
+        notes = {
+            "cancel_then_create": "Binance spot: confirmed cancel -> acknowledged create, governor's monotonic clock",
+            "make_before_break": "create first, then cancel; a live stop at every instant "
+                                 f"(whole replacement {windows['make_before_break'].get('replacement_ms', 0):.0f} ms)",
+            "amend": "one in-place request (Bybit / OKX); not on the Binance sandbox: "
+                     f"one signed request takes {windows['amend'].get('request_ms', 0):.0f} ms there",
+        }
+        for path in ("cancel_then_create", "make_before_break", "amend"):
+            row = windows[path]
+            lines.append(f"| {path} | {row['n']} | {row['median_ms']:.1f} | {row['max_ms']:.1f} | {notes[path]} |")
+        lines.append("")
+    replaced = results.get("replacements")
+    if replaced:
+        lines += [
+            "## Exchange stop replacements per trade: plugin policy vs freqtrade's rule",
+            "",
+            f"Replay of {results.get('replacements_source', '?')} as a 5-second price path (60 ticks per 5m",
+            "candle), trades opened whenever flat, bot stop from the real state machine, exchange stop",
+            "following it under each rule (`benchmarks/replacements.py`). Gap: mean distance between the",
+            "bot's stop and the exchange's stop, % of price, over ticks where the trailing stop exists.",
+            "",
+        ]
+        for trailing, rows in replaced.items():
+            lines += [f"Trailing {trailing}:", "",
+                      "| rule | trades | replacements | per trade | fewer than freqtrade | mean gap % |",
+                      "| --- | ---: | ---: | ---: | ---: | ---: |"]
+            for label, row in rows.items():
+                lines.append(f"| {label} | {row['trades']} | {row['replacements']} | {row['per_trade']:.2f} | "
+                             f"{row['fewer_pct']:.0f} % | {row['mean_gap_pct']:.3f} |")
+            lines.append("")
+    return lines

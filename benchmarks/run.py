@@ -47,7 +47,7 @@ def _datasets(quick: bool) -> list[tuple[str, Path, str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from benchmarks import dbwrites, percall, wall
+    from benchmarks import dbwrites, percall, replacements, wall, windows
     from benchmarks.machine import facts
     from benchmarks.report import render
     from ts_plugin.demo import DEFAULT_CONFIG, build_backtest_config, pairs_in
@@ -88,6 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     results["dbwrites"] = dbwrites.replay(files, 1500)
     results["dbwrites"]["source"] = ", ".join(f.name for f in files)
     print(json.dumps(results["dbwrites"]), flush=True)
+    print("unprotected window per replacement path (sandbox, 20 ms injected latency):", flush=True)
+    results["windows"] = windows.measure(latency_ms=20.0, replacements=60)
+    print(json.dumps(results["windows"]), flush=True)
+    replay_files = sorted(SHARED.glob("*-5m.feather")) or sorted(datasets[-1][1].glob("*-5m.feather"))
+    print("exchange stop replacements per trade (5 s price path):", flush=True)
+    results["replacements"] = replacements.compare(replay_files)
+    results["replacements_source"] = ", ".join(f.name for f in replay_files)
     (WORK / "results.json").write_text(json.dumps(results, indent=1, default=str))
     text = render(results)
     print(text)

@@ -102,3 +102,33 @@ def test_command_line_scripts_a_running_sandbox(sandbox):
     subprocess.run(run + ["fault", "--url", sandbox.url, "GET /api/v3/depth", '{"kind": "http", "status": 500}'],
                    check=True, capture_output=True)
     assert sandbox.faults.take("GET /api/v3/depth") == {"kind": "http", "status": 500}
+
+
+def test_https_proxy_mode_keeps_real_urls_and_answers_them_locally(sandbox, monkeypatch):
+    import asyncio
+
+    import ccxt.async_support as ccxt_async
+
+    from ts_plugin.sandbox.tls_proxy import SandboxProxy
+
+    with SandboxProxy(sandbox) as proxy:
+        settings, environment = proxy.freqtrade_settings()
+        for key, value in environment.items():
+            monkeypatch.setenv(key, value)
+        options = {"options": {"fetchMarkets": {"types": ["spot"]}}}
+        sync = ccxt.binance({**settings["ccxt_config"], **settings["ccxt_sync_config"], **options,
+                             "apiKey": "k", "secret": "s"})
+        assert sync.urls["api"]["public"].startswith("https://api.binance.com")  # real URLs kept
+        assert sync.fetch_ticker("BTC/USDT")["last"] == 50_000.0
+        with pytest.raises(ccxt.OrderNotFound):  # ccxt's own spot error mapping still applies
+            sync.cancel_order("1", "BTC/USDT")
+
+        async def fetch_async():
+            client = ccxt_async.binance({**settings["ccxt_config"], **settings["ccxt_async_config"], **options})
+            try:
+                return (await client.fetch_ticker("BTC/USDT"))["last"]
+            finally:
+                await client.close()
+
+        assert asyncio.run(fetch_async()) == 50_000.0
+        assert ("GET", "/api/v3/ticker/24hr") in sandbox.requests

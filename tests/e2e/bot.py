@@ -51,8 +51,10 @@ def wait_until(condition: Callable[[], Any], timeout: float, what: str, poll: fl
 
 
 class BotProcess:
-    def __init__(self, workdir: Path, config: dict, strategy: str, strategy_path: Path) -> None:
+    def __init__(self, workdir: Path, config: dict, strategy: str, strategy_path: Path,
+                 environment: dict[str, str] | None = None) -> None:
         self.workdir = workdir
+        self.environment = environment or {}
         self.config = config
         self.strategy = strategy
         self.strategy_path = strategy_path
@@ -75,7 +77,7 @@ class BotProcess:
             "--userdir", str(self.workdir / "user_data"),
         ]
         (self.workdir / "user_data").mkdir(exist_ok=True)
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "PYTHONPATH": str(ROOT), **self.environment}
         with open(self.log, "ab") as output:
             self.process = subprocess.Popen(command, cwd=self.workdir, env=env,
                                             stdout=output, stderr=subprocess.STDOUT)

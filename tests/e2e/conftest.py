@@ -9,7 +9,8 @@ import pytest
 
 from tests.e2e.bot import BotProcess, free_port, wait_until
 from tests.e2e.config import bot_config
-from ts_plugin.sandbox import SandboxExchange, ccxt_overrides
+from ts_plugin.sandbox import SandboxExchange
+from ts_plugin.sandbox.tls_proxy import SandboxProxy
 
 STRATEGIES = Path(__file__).parent / "strategies"
 PAIR = "BTC/USDT"
@@ -23,17 +24,26 @@ def sandbox():
 
 
 @pytest.fixture
-def start_bot(sandbox, tmp_path):
+def proxy(sandbox):
+    """HTTPS-proxy mode: the bot's ccxt keeps Binance's real URLs; the sandbox answers them."""
+    tunnel = SandboxProxy(sandbox).start()
+    yield tunnel
+    tunnel.stop()
+
+
+@pytest.fixture
+def start_bot(proxy, tmp_path):
     """start_bot(dry_run=..., smart_trailing=...) -> a running bot; every bot is reaped at the end."""
     bots: list[BotProcess] = []
+    exchange_settings, environment = proxy.freqtrade_settings()
 
     def start(dry_run: bool = True, smart_trailing: dict | None = None, workdir: Path | None = None,
               api_port: int | None = None) -> BotProcess:
         folder = workdir or tmp_path / f"bot{len(bots)}"
         folder.mkdir(exist_ok=True)
-        config = bot_config(ccxt_overrides(sandbox.url), api_port or free_port(), [PAIR, "ETH/USDT"],
+        config = bot_config(exchange_settings, api_port or free_port(), [PAIR, "ETH/USDT"],
                             dry_run=dry_run, smart_trailing=smart_trailing)
-        bot = BotProcess(folder, config, "E2ETrailing", STRATEGIES)
+        bot = BotProcess(folder, config, "E2ETrailing", STRATEGIES, environment)
         bots.append(bot)
         return bot.start()
 
