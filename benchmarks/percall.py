@@ -19,7 +19,15 @@ def measure(config: dict) -> dict:
 
     _, strategy = run_backtest(config)
     samples = strategy.call_samples
-    report = {"calls": len(samples), "closed_trades": sum(strategy._ts_exits.values())}
+    report = {"calls": len(samples), "closed_trades": sum(strategy._ts_exits.values()),
+              "open_states_left": len(strategy._ts_store.cache)}
+    quarter = max(len(samples) // 4, 1)
+    report["quarters"] = [
+        {"closed_from": samples[i * quarter][0],
+         "median_us": sorted(ns for _, ns in samples[i * quarter:(i + 1) * quarter])[
+             len(samples[i * quarter:(i + 1) * quarter]) // 2] / 1000.0}
+        for i in range(4) if samples[i * quarter:(i + 1) * quarter]
+    ]
     for label, (low, high) in WINDOWS.items():
         window = sorted(ns for closed, ns in samples if low <= closed <= high)
         if window:

@@ -13,6 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 STRATEGIES = {
     "plugin (SmartTrailingSample)": ("SmartTrailingSample", ROOT / "user_data" / "strategies"),
+    "plugin, counting calls": ("BenchCountedPlugin", ROOT / "benchmarks" / "strategies"),
     "(a) constant custom_stoploss": ("BenchConstantStop", ROOT / "benchmarks" / "strategies"),
     "(b) built-in trailing_stop": ("BenchBuiltinTrailing", ROOT / "benchmarks" / "strategies"),
 }
@@ -31,7 +32,8 @@ def write_config(workdir: Path, pairs: list[str], stake_currency: str, overrides
     return path
 
 
-def run_once(config: Path, strategy: str, strategy_path: Path, datadir: Path, workdir: Path) -> tuple[float, int]:
+def run_once(config: Path, strategy: str, strategy_path: Path, datadir: Path,
+             workdir: Path) -> tuple[float, int, int | None]:
     command = [sys.executable, "-m", "freqtrade", "backtesting", "--config", str(config),
                "--strategy", strategy, "--strategy-path", str(strategy_path), "--datadir", str(datadir),
                "--userdir", str(workdir), "--export", "none", "--cache", "none"]
@@ -41,7 +43,8 @@ def run_once(config: Path, strategy: str, strategy_path: Path, datadir: Path, wo
     if done.returncode != 0:
         raise RuntimeError(f"{strategy} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
     match = re.search(rf"│\s*{strategy}\s*│\s*(\d+)\s*│", done.stdout)
-    return elapsed, int(match.group(1)) if match else -1
+    calls = re.search(r"BENCH_CUSTOM_STOPLOSS_CALLS=(\d+)", done.stdout)
+    return elapsed, int(match.group(1)) if match else -1, int(calls.group(1)) if calls else None
 
 
 def compare(label: str, datadir: Path, pairs: list[str], stake: str, overrides: dict, workdir: Path,
@@ -51,11 +54,11 @@ def compare(label: str, datadir: Path, pairs: list[str], stake: str, overrides: 
     config = write_config(workdir, pairs, stake, overrides)
     rows = []
     for name, (strategy, path) in STRATEGIES.items():
-        times, trades = [], -1
+        times, trades, calls = [], -1, None
         for _ in range(runs):
-            elapsed, trades = run_once(config, strategy, path, datadir, workdir)
+            elapsed, trades, calls = run_once(config, strategy, path, datadir, workdir)
             times.append(elapsed)
         rows.append({"set": label, "strategy": name, "median_s": statistics.median(times),
-                     "runs": [round(t, 2) for t in times], "trades": trades})
+                     "runs": [round(t, 2) for t in times], "trades": trades, "calls": calls})
         print(f"  {label:<28} {name:<32} {statistics.median(times):7.2f} s  trades {trades}", flush=True)
     return rows

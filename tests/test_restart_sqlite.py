@@ -5,6 +5,7 @@ from freqtrade.persistence import Trade
 from freqtrade.persistence.custom_data import _CustomData
 
 from tests.freqtrade_helpers import add_trade, make_strategy, open_database, reload_trade, tick
+from ts_plugin.exchange.wiring import StrategyLedger
 from ts_plugin.store import CUSTOM_DATA_KEY
 
 
@@ -180,4 +181,4 @@ def test_one_state_per_trade_when_the_session_reloads_the_trade(db):
     Trade.session.expire_all()  # the next attribute access reloads the row from SQLite
     tick(strategy, trade, 52000, 45)
     assert len(strategy._ts_store.cache) == 1
-    assert strategy.state_of(reload_trade(trade.id)).peak == 52000
+    assert StrategyLedger(strategy).state_of(reload_trade(trade.id)).peak == 52000

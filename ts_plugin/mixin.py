@@ -122,7 +122,7 @@ class SmartTrailingMixin:
     def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
         """Dry-run/live: reconcile stop orders with the exchange and publish the health view, at
         start-up and then every ``exchange.orphan_check_interval_s``."""
-        now = current_time.timestamp()
+        now = current_time.timestamp() if self._ts_store.persist else 0.0
         if self._ts_store.persist and (
             self._ts_health_at is None
             or now - self._ts_health_at >= self._ts_base_config.exchange.orphan_check_interval_s
@@ -138,26 +138,6 @@ class SmartTrailingMixin:
         parent = getattr(super(), "bot_loop_start", None)
         if parent is not None:
             parent(current_time=current_time, **kwargs)
-
-    # ----- ledger for the exchange governor (dry-run / live only) ---------------------------------
-
-    def open_trade(self, pair: str) -> Any | None:
-        """The open trade of ``pair`` (freqtrade holds at most one per pair)."""
-        from freqtrade.persistence import Trade
-
-        trades = Trade.get_trades_proxy(pair=pair, is_open=True)
-        return trades[0] if trades else None
-
-    def state_of(self, trade: Any) -> TrailState | None:
-        state = self._ts_store.cache.get(self._ts_store.key(trade))
-        if state is None:
-            state = self._ts_load(trade.pair, trade, trade.open_date_utc.timestamp())
-        return state
-
-    def save(self, trade: Any, state: TrailState, persist: bool = True) -> None:
-        self._ts_store.cache[self._ts_store.key(trade)] = state
-        if persist:
-            self._ts_store.write(trade, state)
 
     # ----- indicators -----------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@
 method does. (b) is freqtrade's own trailing stop with the plugin's default numbers.
 """
 
+import atexit
 import gc
 import sys
 import time
@@ -32,7 +33,22 @@ class BenchConstantStop(_SampleEntries):
 
     def custom_stoploss(self, pair, trade, current_time, current_rate, current_profit, after_fill,
                         **kwargs):
+        _CALLS["n"] += 1
         return -0.04
+
+
+class BenchCountedPlugin(SmartTrailingSample):
+    """SmartTrailingSample plus one counter increment per call: how many calls the wall time bought."""
+
+    def custom_stoploss(self, pair, trade, current_time, current_rate, current_profit, after_fill,
+                        **kwargs):
+        _CALLS["n"] += 1
+        return super().custom_stoploss(pair, trade, current_time, current_rate, current_profit,
+                                       after_fill, **kwargs)
+
+
+_CALLS = {"n": 0}
+atexit.register(lambda: _CALLS["n"] and print(f"BENCH_CUSTOM_STOPLOSS_CALLS={_CALLS['n']}", flush=True))
 
 
 class BenchBuiltinTrailing(_SampleEntries):

@@ -7,6 +7,7 @@ from typing import Any, Iterable
 
 from ts_plugin.exchange.governor import StopGovernor
 from ts_plugin.exchange.reconciler import Reconciler
+from ts_plugin.state import TrailState
 
 logger = logging.getLogger("ts_plugin")
 
@@ -20,15 +21,42 @@ def bot_created_stop_ids(pairs: Iterable[str]) -> set[str]:
     return {str(order_id) for order_id in Order.session.scalars(query).all() if order_id}
 
 
+class StrategyLedger:
+    """The governor's view of the strategy: open trades and their trailing state (cache first)."""
+
+    def __init__(self, strategy: Any) -> None:
+        self.strategy = strategy
+
+    def open_trade(self, pair: str) -> Any | None:
+        """The open trade of ``pair`` (freqtrade holds at most one per pair)."""
+        from freqtrade.persistence import Trade
+
+        trades = Trade.get_trades_proxy(pair=pair, is_open=True)
+        return trades[0] if trades else None
+
+    def state_of(self, trade: Any) -> TrailState | None:
+        store = self.strategy._ts_store
+        state = store.cache.get(store.key(trade))
+        if state is None:
+            state = self.strategy._ts_load(trade.pair, trade, trade.open_date_utc.timestamp())
+        return state
+
+    def save(self, trade: Any, state: TrailState, persist: bool = True) -> None:
+        store = self.strategy._ts_store
+        store.cache[store.key(trade)] = state
+        if persist:
+            store.write(trade, state)
+
+
 def install_governor(strategy: Any, exchange: Any) -> tuple[StopGovernor, Reconciler]:
     """Wrap the bot's exchange object; our policy replaces freqtrade's fixed update interval."""
     settings = strategy._ts_base_config.exchange
     governor = getattr(exchange, "_ts_governor", None)
     if governor is not None:  # same exchange, new strategy object: follow the new one
-        governor.ledger, governor.events = strategy, strategy._ts_events
+        governor.ledger, governor.events = StrategyLedger(strategy), strategy._ts_events
         governor._order_types = lambda: strategy.order_types
     else:
-        governor = StopGovernor(exchange, settings, strategy, strategy._ts_events,
+        governor = StopGovernor(exchange, settings, StrategyLedger(strategy), strategy._ts_events,
                                 order_types=lambda: strategy.order_types)
         governor.install()
     previous = strategy.order_types.get("stoploss_on_exchange_interval", 60)

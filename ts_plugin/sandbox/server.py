@@ -45,6 +45,17 @@ def ensure_loopback(host: str) -> None:
         raise ValueError(f"sandbox refuses to bind to {host}: only loopback (127.0.0.0/8, ::1) is allowed")
 
 
+def serve_in_background(server: Any, name: str) -> None:
+    """Run a socketserver on a daemon thread (it dies with the process, never blocks exit)."""
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
+
+
+def shut_down(server: Any) -> None:
+    server.shutdown()
+    server.server_close()
+
+
 def ccxt_overrides(url: str) -> dict[str, Any]:
     """freqtrade ``exchange`` keys that send ccxt's binance client to the sandbox at ``url``."""
     import ccxt
@@ -81,7 +92,6 @@ class SandboxExchange:
         self.requests: list[tuple[str, str]] = []
         self.unknown_paths: list[str] = []
         self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ----- life cycle -------------------------------------------------------------------------
 
@@ -98,9 +108,7 @@ class SandboxExchange:
     def start(self) -> "SandboxExchange":
         handler = type("Handler", (_Handler,), {"sandbox": self})
         self._server = ThreadingHTTPServer((self.host, self._requested_port), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox", daemon=True)
-        self._thread.start()
+        serve_in_background(self._server, "sandbox")
         with urlopen(f"{self.url}/api/v3/ping", timeout=10) as answer:  # ready when it answers
             answer.read()
         logger.info("sandbox exchange listening on %s (%d symbols)", self.url, len(self.markets))
@@ -108,8 +116,7 @@ class SandboxExchange:
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            shut_down(self._server)
             self._server = None
 
     def __enter__(self) -> "SandboxExchange":

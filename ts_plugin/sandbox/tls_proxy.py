@@ -16,7 +16,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ts_plugin.sandbox.server import SandboxExchange, _Handler, ensure_loopback
+from ts_plugin.sandbox.server import (SandboxExchange, _Handler, ensure_loopback, serve_in_background,
+                                      shut_down)
 
 
 class SandboxProxy:
@@ -69,14 +70,12 @@ class SandboxProxy:
                 handler_class(secure, self.client_address, self.server)
 
         self._server = socketserver.ThreadingTCPServer((self.host, self._requested_port), Tunnel)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="sandbox-proxy", daemon=True).start()
+        serve_in_background(self._server, "sandbox-proxy")
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            shut_down(self._server)
             self._server = None
         self._folder.cleanup()
 
