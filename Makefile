@@ -26,9 +26,9 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
-## bench: wall-time and per-call benchmarks (figures go to BENCHMARKS.md)
+## bench: wall-time and per-call benchmarks, rewrites BENCHMARKS.md (BENCH_ARGS=--quick for a short run)
 bench: $(STAMP)
-	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.run --write $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis

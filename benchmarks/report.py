@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 
-def _ratio(rows: list[dict], dataset: str) -> str:
-    by_name = {r["strategy"]: r["median_s"] for r in rows if r["set"] == dataset}
-    plugin = by_name["plugin (SmartTrailingSample)"]
-    floor = next(v for k, v in by_name.items() if k.startswith("(a)"))
-    return f"{plugin / floor:.2f}"
+def _ratios(rows: list[dict], dataset: str) -> tuple[str, str, str]:
+    """plugin / (a), shadow / (a) and whether shadow and (a) really ran the same trades and calls."""
+    by_name = {r["strategy"]: r for r in rows if r["set"] == dataset}
+    floor = next(v for k, v in by_name.items() if k.startswith("(a) constant"))
+    plugin = by_name.get("plugin (SmartTrailingSample)")
+    shadow = next((v for k, v in by_name.items() if k.startswith("(a) + plugin")), None)
+    first = f"{plugin['median_s'] / floor['median_s']:.2f}" if plugin else "-"
+    if shadow is None:
+        return first, "-", "-"
+    same = shadow["trades"] == floor["trades"] and shadow.get("calls") == floor.get("calls")
+    return first, f"{shadow['median_s'] / floor['median_s']:.2f}", "yes" if same else "NO"
 
 
 def render(results: dict) -> str:
@@ -26,6 +32,14 @@ def render(results: dict) -> str:
         "Target: plugin <= 1.10 x (a). Exits differ between the three (the constant in (a) is a 4 %",
         "trailing distance, which holds trades longer), so the number of `custom_stoploss` calls each run",
         "paid for is shown too (counted by a twin strategy that increments a counter per call).",
+        "The like-for-like row is \"(a) + plugin shadow\": the plugin's complete `custom_stoploss` (and",
+        "`order_filled`) runs on every call but (a)'s constant is returned, so it makes exactly (a)'s",
+        "trades and calls (checked below) and the difference to (a) is the plugin's own work.",
+        "Strategies: `benchmarks/strategies/bench_strategies.py`; each run is a fresh",
+        "`python -m freqtrade backtesting --export none --cache none` process against the local sandbox;",
+        "the runs are interleaved round-robin over the strategies, so machine drift hits all of them.",
+        "Where the time goes: `python -m benchmarks.profile` (cProfile of one in-process run) and",
+        "`python -m benchmarks.attribution` (in-process A/B: (a), shadow, shadow without momentum).",
         "",
         "| dataset | strategy | median wall s | runs | trades | custom_stoploss calls |",
         "| --- | --- | ---: | --- | ---: | ---: |",
@@ -34,9 +48,11 @@ def render(results: dict) -> str:
         calls = f"{row['calls']:,}" if row.get("calls") else "-"
         lines.append(f"| {row['set']} | {row['strategy']} | {row['median_s']:.2f} | "
                      f"{', '.join(map(str, row['runs']))} | {row['trades']} | {calls} |")
-    lines += ["", "| dataset | plugin / (a) |", "| --- | ---: |"]
+    lines += ["", "| dataset | plugin / (a) (own exits) | shadow / (a) (same exits, target <= 1.10) "
+                  "| shadow made (a)'s trades and calls |", "| --- | ---: | ---: | --- |"]
     for dataset in dict.fromkeys(r["set"] for r in results["wall"]):
-        lines.append(f"| {dataset} | {_ratio(results['wall'], dataset)} |")
+        plugin, shadow, same = _ratios(results["wall"], dataset)
+        lines.append(f"| {dataset} | {plugin} | {shadow} | {same} |")
     per = results["percall"] or {}
     lines += [
         "",

@@ -1,6 +1,6 @@
 """`make bench`: wall time vs (a) and (b), per-call cost vs closed trades, DB writes per tick.
 
-    python -m benchmarks.run [--quick] [--runs N] [--write]
+    python -m benchmarks.run [--quick] [--runs N] [--big-runs N] [--write]
 
 --quick: real data only (or a 60-day synthetic set), one run each. --write: rewrite BENCHMARKS.md.
 """
@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=3, help="runs per strategy on the real data set")
+    parser.add_argument("--big-runs", type=int, default=2, help="runs per strategy on the 180-day set")
     parser.add_argument("--write", action="store_true", help="rewrite BENCHMARKS.md")
     options = parser.parse_args(argv)
     WORK.mkdir(exist_ok=True)
@@ -63,13 +64,13 @@ def main(argv: list[str] | None = None) -> int:
     prices = {}
     for _, datadir, _ in datasets:
         prices.update(pairs_in(datadir))
-    results: dict = {"machine": facts(), "command": "make bench" + (" (--quick)" if options.quick else ""),
+    results: dict = {"machine": facts(), "command": " ".join([".venv/bin/python -m benchmarks.run", *(argv if argv is not None else sys.argv[1:])]),
                      "wall": [], "percall": None, "dbwrites": None}
     with SandboxExchange(prices) as sandbox:
         overrides = ccxt_overrides(sandbox.url)
         print("wall time of `freqtrade backtesting` (whole process):", flush=True)
         for label, datadir, stake in datasets:
-            runs = 1 if options.quick else (options.runs if "real" in label else max(1, options.runs - 2))
+            runs = 1 if options.quick else (options.runs if "real" in label else options.big_runs)
             results["wall"] += wall.compare(label, datadir, sorted(pairs_in(datadir)), stake, overrides,
                                             WORK / label.split(":")[0], runs)
         label, datadir, stake = datasets[-1]

@@ -15,6 +15,7 @@ STRATEGIES = {
     "plugin (SmartTrailingSample)": ("SmartTrailingSample", ROOT / "user_data" / "strategies"),
     "plugin, counting calls": ("BenchCountedPlugin", ROOT / "benchmarks" / "strategies"),
     "(a) constant custom_stoploss": ("BenchConstantStop", ROOT / "benchmarks" / "strategies"),
+    "(a) + plugin shadow (same exits as (a))": ("BenchShadowPlugin", ROOT / "benchmarks" / "strategies"),
     "(b) built-in trailing_stop": ("BenchBuiltinTrailing", ROOT / "benchmarks" / "strategies"),
 }
 
@@ -52,13 +53,19 @@ def compare(label: str, datadir: Path, pairs: list[str], stake: str, overrides: 
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "backtest_results").mkdir(exist_ok=True)
     config = write_config(workdir, pairs, stake, overrides)
+    # Round-robin (P, counted, a, shadow, b, P, ...): slow drift of a shared machine hits every
+    # strategy alike instead of whichever one happened to run during it.
+    times: dict[str, list[float]] = {name: [] for name in STRATEGIES}
+    trades: dict[str, int] = {}
+    calls: dict[str, int | None] = {}
+    for _ in range(runs):
+        for name, (strategy, path) in STRATEGIES.items():
+            elapsed, trades[name], calls[name] = run_once(config, strategy, path, datadir, workdir)
+            times[name].append(elapsed)
     rows = []
-    for name, (strategy, path) in STRATEGIES.items():
-        times, trades, calls = [], -1, None
-        for _ in range(runs):
-            elapsed, trades, calls = run_once(config, strategy, path, datadir, workdir)
-            times.append(elapsed)
-        rows.append({"set": label, "strategy": name, "median_s": statistics.median(times),
-                     "runs": [round(t, 2) for t in times], "trades": trades, "calls": calls})
-        print(f"  {label:<28} {name:<32} {statistics.median(times):7.2f} s  trades {trades}", flush=True)
+    for name in STRATEGIES:
+        median = statistics.median(times[name])
+        rows.append({"set": label, "strategy": name, "median_s": median,
+                     "runs": [round(t, 2) for t in times[name]], "trades": trades[name], "calls": calls[name]})
+        print(f"  {label:<28} {name:<40} {median:7.2f} s  trades {trades[name]}", flush=True)
     return rows

@@ -27,3 +27,20 @@ def test_generate_writes_feather_files_and_a_marker(tmp_path):
     frame = pd.read_feather(files[0])
     assert len(frame) == 60 * 288 and "SYNTHETIC" in (tmp_path / MARKER).read_text()
     assert ensure_sample_data(tmp_path) is False  # candles present: nothing regenerated
+
+
+def test_generate_is_deterministic_across_runs(tmp_path):
+    pairs = {"SOL/USDT": 150.0}
+    first = pd.read_feather(generate(tmp_path / "a", pairs=pairs, days=61)[0])
+    second = pd.read_feather(generate(tmp_path / "b", pairs=pairs, days=61)[0])
+    pd.testing.assert_frame_equal(first, second)
+    assert first["date"].iloc[-1] == pd.Timestamp("2025-12-31 23:55", tz="UTC")  # fixed end, not the clock
+
+
+def test_other_timeframes_use_freqtrades_layout(tmp_path):
+    (path,) = generate(tmp_path, pairs={"XRP/USDT": 0.6}, days=60, timeframe="1h")
+    frame = pd.read_feather(path)
+    assert path.name == "XRP_USDT-1h.feather" and len(frame) == 60 * 24
+    assert frame["date"].diff().dropna().eq(pd.Timedelta("1h")).all()
+    assert ensure_sample_data(tmp_path, timeframe="1h") is False
+    assert ensure_sample_data(tmp_path / "empty", pairs={"XRP/USDT": 0.6}, days=60) is True

@@ -132,3 +132,90 @@ def test_https_proxy_mode_keeps_real_urls_and_answers_them_locally(sandbox, monk
 
         assert asyncio.run(fetch_async()) == 50_000.0
         assert ("GET", "/api/v3/ticker/24hr") in sandbox.requests
+
+
+def _get(url: str, path: str, method: str = "GET", payload: dict | None = None):
+    """(status, JSON) of one plain HTTP request, errors included."""
+    import json
+    from urllib.error import HTTPError
+    from urllib.request import Request, urlopen
+
+    data = json.dumps(payload).encode() if payload is not None else None
+    request = Request(url + path, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urlopen(request, timeout=10) as answer:
+            return answer.status, json.loads(answer.read())
+    except HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_exchange_info_has_binance_filters(sandbox):
+    status, info = _get(sandbox.url, "/api/v3/exchangeInfo")
+    (btc,) = [s for s in info["symbols"] if s["symbol"] == "BTCUSDT"]
+    filters = {f["filterType"]: f for f in btc["filters"]}
+    assert status == 200 and {"PRICE_FILTER", "LOT_SIZE", "NOTIONAL"} <= set(filters)
+    assert float(filters["PRICE_FILTER"]["tickSize"]) > 0 and float(filters["LOT_SIZE"]["stepSize"]) > 0
+    for futures in ("/fapi/v1/exchangeInfo", "/dapi/v1/exchangeInfo"):
+        status, info = _get(sandbox.url, futures)
+        assert status == 200 and info["symbols"] == []  # spot only: freqtrade still asks for both
+
+
+def test_klines_are_in_wall_clock_time(sandbox):
+    import time
+
+    before = int(time.time() * 1000)
+    _, rows = _get(sandbox.url, "/api/v3/klines?symbol=BTCUSDT&interval=5m&limit=3")
+    after = int(time.time() * 1000)
+    assert len(rows) == 3 and [r[0] for r in rows] == [rows[0][0] + i * 300_000 for i in range(3)]
+    assert before - 300_000 < rows[-1][0] <= after  # the last row is the candle open right now
+    assert all(float(r[2]) >= max(float(r[1]), float(r[4])) and float(r[3]) <= min(float(r[1]), float(r[4])) for r in rows)
+
+
+def test_control_endpoint_changes_what_ccxt_sees(sandbox, client):
+    status, answer = _get(sandbox.url, "/_sandbox/price", "POST", {"pair": "BTC/USDT", "price": 123.4})
+    assert status == 200 and answer == {"pair": "BTC/USDT", "price": 123.4}
+    assert client.fetch_ticker("BTC/USDT")["last"] == 123.4
+    assert client.fetch_order_book("BTC/USDT")["bids"][0][0] < 123.4
+
+
+def test_unknown_endpoints_answer_like_binance_and_are_logged(sandbox, caplog):
+    status, answer = _get(sandbox.url, "/api/v3/somethingNew")
+    assert status == 404 and answer["code"] == -1000 and "somethingNew" in answer["msg"]
+    assert sandbox.unknown_paths == ["GET /api/v3/somethingNew"]
+    assert "unknown endpoint GET /api/v3/somethingNew" in caplog.text
+    assert _get(sandbox.url, "/api/v3/account")[1]["code"] == -2015  # known but private: needs a key
+    assert sandbox.unknown_paths == ["GET /api/v3/somethingNew"]
+
+
+def test_binds_ipv6_loopback_when_available():
+    import socket
+
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    try:
+        exchange = SandboxExchange({"BTC/USDT": 1.0}, host="::1").start()
+    except OSError as error:
+        pytest.skip(f"IPv6 loopback unavailable: {error}")
+    with exchange:
+        assert exchange.url.startswith("http://[::1]:") and _get(exchange.url, "/api/v3/ping") == (200, {})
+
+
+def test_freqtrade_loads_its_markets_from_the_sandbox(tmp_path):
+    """freqtrade's own start-up market loading, with no network: the sandbox answers everything."""
+    from freqtrade.configuration import Configuration
+    from freqtrade.enums import RunMode
+    from freqtrade.resolvers import ExchangeResolver
+
+    from ts_plugin.demo import DEFAULT_CONFIG
+
+    with SandboxExchange({"BTC/USDT": 50_000.0, "ETH/USDT": 3_000.0}) as exchange:
+        config = Configuration({"config": [str(DEFAULT_CONFIG)], "user_data_dir": str(tmp_path)},
+                               RunMode.BACKTEST).get_config()
+        config["exchange"].update(ccxt_overrides(exchange.url))
+        config["exchange"]["pair_whitelist"] = ["BTC/USDT", "ETH/USDT"]
+        bot_exchange = ExchangeResolver.load_exchange(config, validate=True, load_leverage_tiers=False)
+        try:
+            assert {"BTC/USDT", "ETH/USDT"} <= set(bot_exchange.markets)
+        finally:
+            bot_exchange.close()
+        assert ("GET", "/api/v3/exchangeInfo") in exchange.requests and exchange.unknown_paths == []

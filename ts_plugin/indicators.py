@@ -7,6 +7,10 @@ open time) and live (where the last analysed row is the last closed candle), so 
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_right
+from typing import Sequence
+
 import numpy as np
 import pandas as pd
 import talib.abstract as ta
@@ -23,17 +27,18 @@ _EPOCH = pd.Timestamp(0, tz="UTC")
 class MomentumSeries:
     """Close times and indicator values of one pair, searchable by time without copying frames.
 
-    Ticks arrive in time order (per candle in backtesting, per iteration live), so the candle found
-    last time is checked first and its ``Momentum`` reused; a binary search runs only on a new candle.
+    Plain ``array('d')`` columns and ``bisect`` keep each lookup in pure Python: inside a running
+    backtest a numpy call per tick measured ten times slower than this. Ticks arrive in time order, so
+    the candle found last time is checked first and its ``Momentum`` reused.
     """
 
     __slots__ = ("close_times", "atr_ratio", "roc", "_index", "_value", "_last")
 
-    def __init__(self, close_times: np.ndarray, atr_ratio: np.ndarray, roc: np.ndarray) -> None:
-        self.close_times = close_times
-        self.atr_ratio = atr_ratio
-        self.roc = roc
-        self._last = len(close_times) - 1
+    def __init__(self, close_times: Sequence[float], atr_ratio: Sequence[float], roc: Sequence[float]) -> None:
+        self.close_times = array("d", close_times)
+        self.atr_ratio = array("d", atr_ratio)
+        self.roc = array("d", roc)
+        self._last = len(self.close_times) - 1
         self._index = -1
         self._value: Momentum | None = None
 
@@ -46,14 +51,14 @@ class MomentumSeries:
             and times[index] <= epoch_seconds
             and (index == self._last or epoch_seconds < times[index + 1])
         ):
-            index = int(np.searchsorted(times, epoch_seconds, side="right")) - 1
+            index = bisect_right(times, epoch_seconds) - 1
             if index < 0:
                 return None
             self._index, self._value = index, self._momentum(index)
         return self._value
 
     def _momentum(self, index: int) -> Momentum | None:
-        atr, roc = float(self.atr_ratio[index]), float(self.roc[index])
+        atr, roc = self.atr_ratio[index], self.roc[index]
         if atr != atr and roc != roc:  # both NaN: indicators still warming up
             return None
         return Momentum(atr_ratio=atr, roc=0.0 if roc != roc else roc)

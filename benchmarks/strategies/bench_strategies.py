@@ -47,6 +47,20 @@ class BenchCountedPlugin(SmartTrailingSample):
                                        after_fill, **kwargs)
 
 
+class BenchShadowPlugin(SmartTrailingSample):
+    """(a)'s exits with the plugin's full work on every call: the plugin's ``custom_stoploss`` runs
+    (state machine, store, events, fills through ``order_filled``) and its answer is thrown away for
+    (a)'s constant. Same trades and the same number of calls as (a), so the wall-time difference to
+    (a) is the plugin's own cost at an identical workload. Counts its calls like (a) does."""
+
+    def custom_stoploss(self, pair, trade, current_time, current_rate, current_profit, after_fill,
+                        **kwargs):
+        _CALLS["n"] += 1
+        super().custom_stoploss(pair, trade, current_time, current_rate, current_profit, after_fill,
+                                **kwargs)
+        return -0.04
+
+
 _CALLS = {"n": 0}
 atexit.register(lambda: _CALLS["n"] and print(f"BENCH_CUSTOM_STOPLOSS_CALLS={_CALLS['n']}", flush=True))
 

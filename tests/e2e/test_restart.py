@@ -74,6 +74,8 @@ def test_reload_config_mid_trail_keeps_the_state(sandbox, start_bot):
     entry, trade_id = trade["open_rate"], trade["trade_id"]
     sandbox.set_price(PAIR, entry * 1.03)
     wait_until(lambda: stop_near(sandbox, entry * 1.03 * 0.995), 60, "the trailed exchange stop")
+    wait_until(lambda: (stored_state(bot, trade_id) or {}).get("exchange_moves") == 1, 30,
+               "the move to be stored")
     before = stored_state(bot, trade_id)
     loads = bot.log_text().count("Using resolved strategy E2ETrailing")
     bot.client.reload_config()  # freqtrade re-creates the strategy object

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,6 +30,11 @@ INTERVAL_MS = {"1m": 60_000, "3m": 180_000, "5m": 300_000, "15m": 900_000, "30m"
 # Paths ccxt's binance client calls during start-up that need no more than an empty answer.
 EMPTY_LISTS = frozenset({"/sapi/v1/capital/config/getall", "/sapi/v1/margin/allPairs",
                          "/sapi/v1/margin/isolated/allPairs"})
+# Routes that need the X-MBX-APIKEY header; anything else not public is an unknown endpoint.
+PRIVATE_ROUTES = frozenset({("GET", path) for path in EMPTY_LISTS} | {
+    ("GET", "/api/v3/account"), ("POST", "/api/v3/order"), ("DELETE", "/api/v3/order"),
+    ("GET", "/api/v3/order"), ("GET", "/api/v3/openOrders"), ("GET", "/api/v3/allOrders"),
+    ("GET", "/api/v3/myTrades")})
 
 
 def now_ms() -> int:
@@ -103,11 +109,15 @@ class SandboxExchange:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     def start(self) -> "SandboxExchange":
         handler = type("Handler", (_Handler,), {"sandbox": self})
-        self._server = ThreadingHTTPServer((self.host, self._requested_port), handler)
+        server_class = ThreadingHTTPServer
+        if ":" in self.host:  # ::1 needs an IPv6 socket; the stdlib server is IPv4 by default
+            server_class = type("ThreadingHTTPServer6", (ThreadingHTTPServer,), {"address_family": socket.AF_INET6})
+        self._server = server_class((self.host, self._requested_port), handler)
         serve_in_background(self._server, "sandbox")
         with urlopen(f"{self.url}/api/v3/ping", timeout=10) as answer:  # ready when it answers
             answer.read()
@@ -167,7 +177,9 @@ class SandboxExchange:
             return tickers[0] if symbol else tickers
         if route == ("GET", "/api/v3/depth"):
             return self._depth(symbol, int(params.get("limit", 100)))
-        if api_key is None and not path.startswith("/api/v3/ticker"):
+        if route not in PRIVATE_ROUTES:  # unknown: recorded whether or not a key was sent
+            raise self._unknown(method, path)
+        if api_key is None:
             raise ApiError(401, -2015, "Invalid API-key, IP, or permissions for action.")
         if method == "GET" and path in EMPTY_LISTS:
             return []
@@ -185,9 +197,13 @@ class SandboxExchange:
             return self.book.all_orders(symbol)
         if route == ("GET", "/api/v3/myTrades"):
             return self.book.my_trades(symbol)
+        raise self._unknown(method, path)  # a PRIVATE_ROUTES entry without a handler
+
+    def _unknown(self, method: str, path: str) -> ApiError:
+        """Record and log an endpoint the sandbox does not serve; Binance-style error to raise."""
         self.unknown_paths.append(f"{method} {path}")
         logger.warning("sandbox: unknown endpoint %s %s", method, path)
-        raise ApiError(404, -1000, f"sandbox does not implement {method} {path}")
+        return ApiError(404, -1000, f"sandbox does not implement {method} {path}")
 
     def _apply(self, fault: dict, method: str, path: str, params: dict[str, str]) -> None:
         kind = fault.get("kind")

@@ -1,0 +1,66 @@
+"""Which part of the plugin costs what: in-process A/B backtests with the same trades and calls.
+
+    .venv/bin/python -m benchmarks.attribution [--datadir DIR] [--runs 3]
+
+All variants make (a)'s trades (the shadow runs the plugin and returns (a)'s constant):
+(a) constant, shadow with the demo config (momentum on), shadow without momentum. Times only
+``Backtesting.start()`` (data loading included, process start-up and imports excluded), no profiler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from benchmarks.run import ROOT, SHARED, WORK
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ts_plugin.demo import DEFAULT_CONFIG, build_backtest_config, pairs_in, run_backtest
+    from ts_plugin.sandbox import SandboxExchange, ccxt_overrides
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--datadir", type=Path, default=None)
+    parser.add_argument("--runs", type=int, default=3)
+    options = parser.parse_args(argv)
+    datadir = options.datadir or (SHARED if any(SHARED.glob("*-5m.feather")) else WORK / "data-60d")
+    WORK.mkdir(exist_ok=True)
+    prices = pairs_in(datadir)
+    stake = "BTC" if next(iter(prices)).endswith("/BTC") else "USDT"
+    demo = json.loads(Path(DEFAULT_CONFIG).read_text()).get("smart_trailing", {})
+    no_momentum = {k: v for k, v in demo.items() if k != "momentum"}
+    variants = [
+        ("(a) constant", "BenchConstantStop", None),
+        ("shadow, demo config (momentum on)", "BenchShadowPlugin", None),
+        ("shadow, momentum off", "BenchShadowPlugin", no_momentum),
+    ]
+    times: dict[str, list[float]] = {label: [] for label, _, _ in variants}
+    with SandboxExchange(prices) as sandbox:
+        for _ in range(options.runs):
+            for label, strategy, settings in variants:  # interleaved: drift hits every variant alike
+                extra = {"max_open_trades": len(prices), "stake_currency": stake,
+                         "stake_amount": 0.01 if stake == "BTC" else 100,
+                         "dry_run_wallet": 1.0 if stake == "BTC" else 1000}
+                if settings is not None:
+                    extra["smart_trailing"] = settings
+                config = build_backtest_config(
+                    DEFAULT_CONFIG, datadir, ccxt_overrides(sandbox.url), strategy=strategy,
+                    strategy_path=ROOT / "benchmarks" / "strategies", pairs=sorted(prices),
+                    user_data_dir=WORK, extra=extra)
+                started = time.perf_counter()
+                run_backtest(config)
+                times[label].append(time.perf_counter() - started)
+    floor = statistics.median(times[variants[0][0]])
+    print(f"\n| variant ({datadir.name}, in-process) | median s | runs | / (a) |\n| --- | ---: | --- | ---: |")
+    for label, values in times.items():
+        median = statistics.median(values)
+        print(f"| {label} | {median:.2f} | {', '.join(f'{v:.2f}' for v in values)} | {median / floor:.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
