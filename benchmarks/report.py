@@ -135,17 +135,23 @@ def _exchange_sections(results: dict) -> list[str]:
             "## Exchange stop replacements per trade: plugin policy vs freqtrade's rule",
             "",
             f"Replay of {results.get('replacements_source', '?')} as a 5-second price path (60 ticks per 5m",
-            "candle), trades opened whenever flat, bot stop from the real state machine, exchange stop",
-            "following it under each rule (`benchmarks/replacements.py`). Gap: mean distance between the",
-            "bot's stop and the exchange's stop, % of price, over ticks where the trailing stop exists.",
+            "candle), as straight lines and with seeded tick noise, trades opened whenever flat, bot stop",
+            "from the real state machine, exchange stop following it under each rule",
+            "(`benchmarks/replacements.py`). Gap: mean distance between the bot's stop and the exchange's",
+            "stop, % of price, over ticks where the trailing stop exists. Exit: mean exit price, % from",
+            "entry. Floor: trades with at least one move (the activation move off the hard stop is an",
+            "emergency every rule must make), so no rule can have fewer replacements than that.",
             "",
         ]
-        for trailing, rows in replaced.items():
-            lines += [f"Trailing {trailing}:", "",
-                      "| rule | trades | replacements | per trade | fewer than freqtrade | mean gap % |",
-                      "| --- | ---: | ---: | ---: | ---: | ---: |"]
-            for label, row in rows.items():
-                lines.append(f"| {label} | {row['trades']} | {row['replacements']} | {row['per_trade']:.2f} | "
-                             f"{row['fewer_pct']:.0f} % | {row['mean_gap_pct']:.3f} |")
-            lines.append("")
+        for path_label, by_trailing in replaced.items():
+            for trailing, rows in by_trailing.items():
+                lines += [f"Path {path_label}, trailing {trailing}:", "",
+                          "| rule | trades | replacements | per trade | fewer than freqtrade | mean gap % "
+                          "| mean exit % | floor |",
+                          "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                for label, row in rows.items():
+                    lines.append(f"| {label} | {row['trades']} | {row['replacements']} | {row['per_trade']:.2f} | "
+                                 f"{row['fewer_pct']:.0f} % | {row['mean_gap_pct']:.3f} | "
+                                 f"{row['mean_exit_pct']:.3f} | {row['protected']} |")
+                lines.append("")
     return lines

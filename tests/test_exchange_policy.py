@@ -31,6 +31,23 @@ def test_policy_rules(current, candidate, is_short, last, now, verdict):
     assert decide(POLICY, current, candidate, is_short, last, now) is verdict
 
 
+@pytest.mark.parametrize(
+    "current, candidate, is_short, last, now, verdict",
+    [
+        (100.0, 100.5, False, 0, 60, Verdict.SKIP_TIGHTENING),  # a move, but the run goes on
+        (100.0, 99.5, True, 0, 61, Verdict.SKIP_TIGHTENING),
+        (100.0, 101.0, False, 0, 1, Verdict.EMERGENCY),  # an emergency never waits
+        (100.0, 100.5, False, 0, 30, Verdict.SKIP_INTERVAL),  # the earlier rules still come first
+        (None, 100.0, False, None, 0, Verdict.MOVE),  # no stop known: place it now
+    ],
+)
+def test_moves_wait_while_the_bot_stop_is_still_tightening(current, candidate, is_short, last, now, verdict):
+    assert decide(POLICY, current, candidate, is_short, last, now, still_tightening=True) is verdict
+    relaxed = UpdatePolicy(60, 0.001, 0.01, hold_while_tightening=False)
+    expected = Verdict.MOVE if verdict is Verdict.SKIP_TIGHTENING else verdict
+    assert decide(relaxed, current, candidate, is_short, last, now, still_tightening=True) is expected
+
+
 def test_exchange_block_validation():
     assert parse_config({}).exchange.min_update_interval_s == 60
     with pytest.raises(ConfigError, match="emergency_improvement 0.001 must be greater than min_improvement 0.002"):

@@ -115,14 +115,28 @@ def test_capabilities_choose_the_path():
 def test_policy_governs_and_records_moves(rig):
     exchange, ledger, clock, governor = rig
     assert not _replace(exchange, 95.05)  # +0.05 %: below min_improvement, and interval fresh
-    assert _replace(exchange, 95.5)  # first move: no previous move time
+    assert not _replace(exchange, 95.5)  # worth a move, but the bot's stop is still tightening
+    assert ledger.state.exchange_stop == 95.0
+    assert _replace(exchange, 95.5)  # it held still: the move goes out (no previous move time)
     assert ledger.state.exchange_stop == 95.5 and ledger.state.exchange_moves == 1
     clock.now += 10
     assert not _replace(exchange, 95.8)  # 0.3 % but only 10 s later
-    assert _replace(exchange, 96.5)  # 1.05 %: emergency, interval bypassed
+    assert _replace(exchange, 96.5)  # 1.05 %: emergency, interval and hold bypassed
     assert governor.counters["skip_improvement"] == 1 and governor.counters["skip_interval"] == 1
-    assert governor.counters["decided_emergency"] == 1
-    assert ledger.state.exchange_skips == 2 and ledger.state.exchange_moved_at == clock.now
+    assert governor.counters["skip_tightening"] == 1 and governor.counters["decided_emergency"] == 1
+    assert ledger.state.exchange_skips == 3 and ledger.state.exchange_moved_at == clock.now
+
+
+def test_hold_while_tightening_can_be_switched_off():
+    settings = parse_config({"exchange": {"hold_while_tightening": False}}).exchange
+    exchange, ledger, clock = StandInExchange(), Ledger(), Clock()
+    governor = StopGovernor(exchange, settings, ledger, EventLog(verbose=True),
+                            wall_clock=clock, monotonic=clock, sleep=lambda s: None)
+    governor.install()
+    governor.reconciled = True
+    assert not _replace(exchange, 95.05)
+    assert _replace(exchange, 95.5)  # tightening since the last question, moved all the same
+    assert governor.counters["skip_tightening"] == 0
 
 
 def test_unprotected_window_is_measured_and_alerted(rig, caplog):

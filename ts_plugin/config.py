@@ -89,6 +89,7 @@ class ExchangeConfig(_Block):
     min_update_interval_s: float = Field(default=60.0, ge=0, le=86_400)
     min_improvement: float = Field(default=0.001, ge=0, lt=1)
     emergency_improvement: float = Field(default=0.01, gt=0, lt=1)
+    hold_while_tightening: bool = True
     alert_unprotected_window_ms: float = Field(default=500.0, ge=0, le=600_000)
     orphan_check_interval_s: float = Field(default=300.0, ge=1, le=86_400)
     cancel_foreign_stop_orders: bool = False

@@ -24,7 +24,7 @@ from ts_plugin.config import ExchangeConfig
 from ts_plugin.events import EventLog, EventName
 from ts_plugin.exchange.capabilities import ReplacementPath, replacement_path
 from ts_plugin.exchange.circuit import CircuitBreaker, CircuitState
-from ts_plugin.exchange.policy import UpdatePolicy, decide
+from ts_plugin.exchange.policy import UpdatePolicy, decide, improvement
 from ts_plugin.exchange.retry import RetryBudgetExceeded, RetryPolicy, call_with_retry
 from ts_plugin.state import TrailState
 
@@ -64,7 +64,8 @@ class StopGovernor:
         self._order_types = order_types
         self.path = replacement_path(exchange)
         self.policy = UpdatePolicy(
-            settings.min_update_interval_s, settings.min_improvement, settings.emergency_improvement
+            settings.min_update_interval_s, settings.min_improvement, settings.emergency_improvement,
+            settings.hold_while_tightening,
         )
         self.retry = RetryPolicy(attempts=settings.retry_attempts, budget_s=settings.retry_budget_s)
         # After a restart nothing is known about the exchange's health: let one trial through first.
@@ -79,6 +80,7 @@ class StopGovernor:
         self._sleep = sleep
         self._cancelled_at: dict[str, float] = {}
         self._live_despite_cancel: dict[str, str] = {}
+        self._last_candidate: dict[str, float] = {}  # pair -> the bot's stop at the previous question
         self._original: dict[str, Callable] = {}
         self.reconciled = False  # moves wait for the first reconciliation after start-up
 
@@ -115,9 +117,13 @@ class StopGovernor:
             return False
 
     def _adjust(self, stop_loss: float, order: dict, side: str) -> bool:
+        pair = order.get("symbol") or ""
+        is_short = side == "buy"
+        previous = self._last_candidate.get(pair)
+        self._last_candidate[pair] = stop_loss
+        still_tightening = previous is not None and improvement(previous, stop_loss, is_short) > 0
         if not self._original["stoploss_adjust"](stop_loss, order, side):
             return False
-        pair = order.get("symbol") or ""
         trade = self.ledger.open_trade(pair)
         state = self.ledger.state_of(trade) if trade is not None else None
         now = self._wall()
@@ -127,10 +133,9 @@ class StopGovernor:
         if not self.breaker.allows(now):
             self._skip("circuit_open", trade, pair)
             return False
-        is_short = side == "buy"
         verdict = decide(
             self.policy, self._price_of(order), stop_loss, is_short,
-            state.exchange_moved_at if state else None, now,
+            state.exchange_moved_at if state else None, now, still_tightening,
         )
         if not verdict.moves:
             self._skip(verdict.value, trade, pair, state)
