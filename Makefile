@@ -15,8 +15,9 @@ $(STAMP): setup.cfg pyproject.toml
 install: $(STAMP)
 
 ## demo: offline backtest of SmartTrailingSample on a synthetic dataset, with a local sandbox exchange
+## (DEMO_ARGS="--datadir DIR" for your own 5m feather candles)
 demo: $(STAMP)
-	$(PY) -m ts_plugin.demo
+	$(PY) -m ts_plugin.demo $(DEMO_ARGS)
 
 ## test: the whole suite (unit, property, freqtrade integration)
 test: $(STAMP)

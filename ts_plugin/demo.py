@@ -106,7 +106,21 @@ def format_summary(summary: dict[str, Any], exits: Counter) -> str:
     return "\n".join(lines)
 
 
+def stake_for(pairs: dict[str, float]) -> dict[str, Any]:
+    """Stake settings for candles quoted in something else than the demo config's USDT (for example
+    freqtrade's BTC-quoted test data): trade in that currency, one equal slot per pair."""
+    quotes = {pair.split("/")[1].split(":")[0] for pair in pairs}
+    if len(quotes) != 1 or quotes == {"USDT"}:
+        return {}
+    quote = quotes.pop()
+    print(f"NOTE: candles are quoted in {quote}: staking {quote} (wallet 1 {quote}, one slot per pair).")
+    return {"stake_currency": quote, "stake_amount": "unlimited", "dry_run_wallet": 1.0,
+            "max_open_trades": len(pairs)}
+
+
 def main(argv: list[str] | None = None) -> int:
+    from freqtrade.exceptions import OperationalException
+
     from ts_plugin.sampledata import MARKER, ensure_sample_data
     from ts_plugin.sandbox import SandboxExchange, ccxt_overrides
 
@@ -131,11 +145,14 @@ def main(argv: list[str] | None = None) -> int:
         sandbox.start()
         config = build_backtest_config(options.config, options.datadir, ccxt_overrides(sandbox.url),
                                        strategy=options.strategy, pairs=list(pairs),
-                                       timerange=options.timerange)
+                                       timerange=options.timerange, extra=stake_for(pairs))
         results, strategy = run_backtest(config)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OperationalException as exc:  # freqtrade's own configuration and data errors
+        print(f"backtest refused: {exc}", file=sys.stderr)
+        return 2
     finally:
         sandbox.stop()
     summary = strategy.trailing_summary() if hasattr(strategy, "trailing_summary") else {}
