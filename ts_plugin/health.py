@@ -39,9 +39,10 @@ def snapshot(strategy: Any, now: float) -> dict[str, Any]:
             "reconciled": governor.reconciled,
             "counters": dict(governor.counters),
             "unprotected_windows_ms": {
-                "count": len(windows),
-                "median": round(statistics.median(windows), 1) if windows else None,
-                "max": round(max(windows), 1) if windows else None,
+                "count": governor.counters["unprotected_windows"],
+                "median_of_last": round(statistics.median(windows), 1) if windows else None,
+                "max_of_last": round(max(windows), 1) if windows else None,
+                "last": len(windows),
             },
         }
         result = strategy._ts_reconciler.last_result if strategy._ts_reconciler else None

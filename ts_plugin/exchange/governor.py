@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import replace
 from typing import Any, Callable, Protocol
 
@@ -31,6 +31,9 @@ from ts_plugin.state import TrailState
 logger = logging.getLogger("ts_plugin")
 
 OPEN_STATUSES = frozenset({"open", "new", "untriggered"})
+# Unprotected windows kept for the health view's median and max: the latest ones, so a bot that
+# runs for months keeps a fixed-size sample (the total is counted apart).
+WINDOW_SAMPLES = 1000
 
 
 class TradeLedger(Protocol):
@@ -74,7 +77,7 @@ class StopGovernor:
             state=CircuitState.HALF_OPEN,
         )
         self.counters: Counter[str] = Counter()
-        self.windows_ms: list[float] = []
+        self.windows_ms: deque[float] = deque(maxlen=WINDOW_SAMPLES)
         self._wall = wall_clock
         self._mono = monotonic
         self._sleep = sleep
@@ -284,6 +287,7 @@ class StopGovernor:
                              path=path.value, window_ms=window_ms)
         if window_ms is not None and window_ms > 0:
             self.windows_ms.append(window_ms)
+            self.counters["unprotected_windows"] += 1
             if window_ms > self.settings.alert_unprotected_window_ms:
                 self.events.emit(EventName.UNPROTECTED_WINDOW, trade_id, pair,
                                  window_ms=round(window_ms, 1),
