@@ -4,10 +4,12 @@ import random
 
 import ccxt
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from ts_plugin.config import ConfigError, parse_config
 from ts_plugin.exchange.circuit import CircuitBreaker, CircuitState
-from ts_plugin.exchange.policy import UpdatePolicy, Verdict, decide
+from ts_plugin.exchange.policy import UpdatePolicy, Verdict, decide, improvement
 from ts_plugin.exchange.retry import RetryBudgetExceeded, RetryPolicy, call_with_retry
 
 POLICY = UpdatePolicy(min_update_interval_s=60, min_improvement=0.001, emergency_improvement=0.01)
@@ -116,3 +118,41 @@ def test_retry_respects_the_time_budget():
         call_with_retry(slow_failure, RetryPolicy(attempts=10, base_delay_s=0.1, budget_s=12),
                         sleep=lambda d: None, clock=lambda: now[0])
     assert caught.value.attempts < 10
+
+
+policies = st.builds(
+    lambda interval, minimum, factor, hold: UpdatePolicy(interval, minimum, minimum * factor + 1e-4, hold),
+    st.floats(0, 600), st.floats(0, 0.02), st.floats(1.0, 5.0), st.booleans(),
+)
+decisions = st.tuples(
+    st.floats(1.0, 1e6),  # exchange stop
+    st.floats(0.5, 1.5),  # candidate / exchange stop
+    st.one_of(st.none(), st.floats(0, 1e4)),  # last move
+    st.floats(0, 1e4),  # now - last move
+    st.booleans(),  # still tightening
+)
+
+
+@given(policies, decisions, st.booleans())
+def test_policy_never_loosens_and_emergencies_never_wait(policy, decision, is_short):
+    current, ratio, last, elapsed, tightening = decision
+    candidate = current * ratio
+    now = (last or 0) + elapsed
+    verdict = decide(policy, current, candidate, is_short, last, now, tightening)
+    gain = improvement(current, candidate, is_short)
+    if verdict.moves:
+        assert gain > 0
+    if gain >= policy.emergency_improvement:
+        assert verdict is Verdict.EMERGENCY
+
+
+@given(policies, decisions)
+def test_policy_mirrors_long_and_short(policy, decision):
+    current, ratio, last, elapsed, tightening = decision
+    now = (last or 0) + elapsed
+    gain = ratio - 1
+    # Rounding may tip a gain that sits exactly on a threshold either way: keep clear of them.
+    assume(all(abs(gain - edge) > 1e-9 for edge in (0.0, policy.min_improvement, policy.emergency_improvement)))
+    long_verdict = decide(policy, current, current * ratio, False, last, now, tightening)
+    short_verdict = decide(policy, current, current * (2 - ratio), True, last, now, tightening)
+    assert long_verdict is short_verdict
