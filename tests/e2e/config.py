@@ -8,9 +8,13 @@ from tests.e2e.bot import API_PASSWORD, API_USER
 
 
 def bot_config(exchange_overrides: dict[str, Any], api_port: int, pairs: list[str], dry_run: bool = True,
-               smart_trailing: dict | None = None) -> dict:
-    """A complete trade config; ``exchange_overrides`` comes from the sandbox (ccxt URLs / proxy)."""
-    return {
+               smart_trailing: dict | None = None, trading_mode: str = "spot", margin_mode: str | None = None,
+               use_order_book: bool = False) -> dict:
+    """A complete trade config; ``exchange_overrides`` comes from the sandbox (ccxt URLs / proxy).
+
+    Futures needs ``use_order_book``: Binance's futures tickers carry no bid/ask for ticker pricing.
+    """
+    config = {
         "max_open_trades": 3,
         "stake_currency": "USDT",
         "stake_amount": 100,
@@ -18,11 +22,11 @@ def bot_config(exchange_overrides: dict[str, Any], api_port: int, pairs: list[st
         "dry_run": dry_run,
         "dry_run_wallet": 1000,
         "cancel_open_orders_on_exit": False,
-        "trading_mode": "spot",
+        "trading_mode": trading_mode,
         "timeframe": "1m",
         "unfilledtimeout": {"entry": 10, "exit": 10, "unit": "minutes"},
-        "entry_pricing": {"price_side": "other", "use_order_book": False, "price_last_balance": 0.0},
-        "exit_pricing": {"price_side": "other", "use_order_book": False},
+        "entry_pricing": {"price_side": "other", "use_order_book": use_order_book, "price_last_balance": 0.0},
+        "exit_pricing": {"price_side": "other", "use_order_book": use_order_book},
         "exchange": {
             "name": "binance",
             "key": "sandbox-key",
@@ -49,3 +53,6 @@ def bot_config(exchange_overrides: dict[str, Any], api_port: int, pairs: list[st
         "initial_state": "running",
         "smart_trailing": smart_trailing or {},
     }
+    if margin_mode is not None:
+        config["margin_mode"] = margin_mode
+    return config

@@ -8,7 +8,8 @@
     python -m ts_plugin.sandbox orders --url ... [BTCUSDT]
 
 ``serve`` prints the URL and the freqtrade ``exchange`` keys that point ccxt at it, then runs until
-Ctrl-C. It binds to loopback only.
+Ctrl-C. It binds to loopback only. A pair with a settle currency (``BTC/USDT:USDT=60000``) is a USD-M
+perpetual on ``/fapi`` (positions, isolated margin, algo conditional orders).
 """
 
 from __future__ import annotations

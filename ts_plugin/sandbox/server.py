@@ -1,4 +1,5 @@
-"""The sandbox's HTTP server: Binance's spot REST paths plus a control API under ``/_sandbox/``.
+"""The sandbox's HTTP server: Binance's spot REST paths, USD-M futures paths for pairs written with a
+settle currency (``BTC/USDT:USDT``, see ``futures_api``), plus a control API under ``/_sandbox/``.
 
 It binds to loopback only (anything else is refused before a socket is opened), picks a free port
 when given 0, and ``start`` returns only once it answers. Signatures are not checked; private
@@ -19,6 +20,9 @@ from urllib.parse import parse_qsl, urlparse
 from urllib.request import urlopen
 
 from ts_plugin.sandbox.faults import FaultPlan
+from ts_plugin.sandbox.futures import FuturesBook
+from ts_plugin.sandbox.futures_api import FuturesApi
+from ts_plugin.sandbox.futures_markets import is_futures_pair
 from ts_plugin.sandbox.markets import Market, empty_futures_info, exchange_info, parse_pair
 from ts_plugin.sandbox.orders import ApiError, SpotBook
 from ts_plugin.sandbox.prices import PriceBook
@@ -39,6 +43,11 @@ PRIVATE_ROUTES = frozenset({("GET", path) for path in EMPTY_LISTS} | {
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def symbol_of(pair: str) -> str:
+    """Binance's symbol for a spot or a perpetual pair: BTC/USDT and BTC/USDT:USDT are both BTCUSDT."""
+    return pair.split(":")[0].replace("/", "")
 
 
 def ensure_loopback(host: str) -> None:
@@ -76,24 +85,34 @@ def ccxt_overrides(url: str) -> dict[str, Any]:
 
 
 class SandboxExchange:
-    """A Binance-compatible spot exchange; usable as a context manager."""
+    """A Binance-compatible spot (and USD-M futures) exchange; usable as a context manager.
+
+    Pairs with a settle currency (``BTC/USDT:USDT``) are perpetuals on ``/fapi``, the others spot
+    symbols; a spot and a perpetual pair of the same symbol share one scripted price (it is also
+    the mark price). ``futures_wallet`` is the futures account's balance per margin asset.
+    """
 
     def __init__(self, prices: dict[str, float], host: str = "127.0.0.1", port: int = 0,
-                 balances: dict[str, float] | None = None) -> None:
+                 balances: dict[str, float] | None = None,
+                 futures_wallet: dict[str, float] | None = None) -> None:
         ensure_loopback(host)
         self.host, self._requested_port = host, port
         started = now_ms() - 1000 * 60 * 60 * 24  # a day of flat history before the first change
         self.markets: dict[str, Market] = {}
+        futures_markets: dict[str, Market] = {}
         initial: dict[str, float] = {}
         for pair, price in prices.items():
             market = parse_pair(pair, price)
-            self.markets[market.symbol] = market
+            (futures_markets if is_futures_pair(pair) else self.markets)[market.symbol] = market
             initial[market.symbol] = price
         self.prices = PriceBook(initial, started)
         quote_assets = {m.quote for m in self.markets.values()}
         default_balances = {asset: 10_000.0 for asset in quote_assets}
         default_balances.update({m.base: 0.0 for m in self.markets.values()})
         self.book = SpotBook(self.markets, balances or default_balances, self.prices, now_ms)
+        wallet = futures_wallet or {asset: 10_000.0 for asset in {m.quote for m in futures_markets.values()}}
+        self.futures = FuturesBook(futures_markets, wallet, self.prices, now_ms)
+        self.futures_api = FuturesApi(self.futures, self.prices, now_ms, self._candles)
         self.faults = FaultPlan()
         self.requests: list[tuple[str, str]] = []
         self.unknown_paths: list[str] = []
@@ -138,12 +157,13 @@ class SandboxExchange:
     # ----- scripting --------------------------------------------------------------------------
 
     def set_price(self, pair: str, price: float) -> None:
-        symbol = pair.replace("/", "")
+        symbol = symbol_of(pair)
         self.prices.set(symbol, price, now_ms())
         self.book.on_price(symbol)
+        self.futures.on_price(symbol)
 
     def price(self, pair: str) -> float:
-        return self.prices.price(pair.replace("/", ""))
+        return self.prices.price(symbol_of(pair))
 
     def count(self, method: str, path: str) -> int:
         return sum(1 for m, p in list(self.requests) if m == method and p == path)
@@ -167,13 +187,15 @@ class SandboxExchange:
             return {"serverTime": now_ms()}
         if route == ("GET", "/api/v3/exchangeInfo"):
             return exchange_info(list(self.markets.values()), now_ms())
-        if route in (("GET", "/fapi/v1/exchangeInfo"), ("GET", "/dapi/v1/exchangeInfo")):
+        if self.futures_api.serves(route):
+            return self.futures_api.handle(route, params, api_key)
+        if route == ("GET", "/dapi/v1/exchangeInfo"):
             return empty_futures_info(now_ms())
         if method == "GET" and path == "/api/v3/klines":
-            return self._klines(params)
+            return self._candles(self.markets, params)
         if method == "GET" and path in ("/api/v3/ticker/24hr", "/api/v3/ticker/price",
                                         "/api/v3/ticker/bookTicker"):
-            tickers = [self._ticker(s) for s in ([symbol] if symbol else self.prices.symbols())]
+            tickers = [self._ticker(s) for s in ([symbol] if symbol else self.markets)]
             return tickers[0] if symbol else tickers
         if route == ("GET", "/api/v3/depth"):
             return self._depth(symbol, int(params.get("limit", 100)))
@@ -237,9 +259,13 @@ class SandboxExchange:
             self.faults.clear()
             return {"ok": True}
         if path == "/_sandbox/resurrect" and method == "POST":
+            if "algo_id" in params:
+                return self.futures.resurrect(int(params["algo_id"]))
             return self.book.resurrect(int(params["order_id"]))
         if path == "/_sandbox/orders" and method == "GET":
             return self.book.open_orders(params.get("symbol"))
+        if path == "/_sandbox/algo_orders" and method == "GET":
+            return self.futures.open_algo_orders(params.get("symbol"))
         if path == "/_sandbox/requests" and method == "GET":
             return [f"{m} {p}" for m, p in self.requests]
         raise ApiError(404, -1000, f"unknown control endpoint {method} {path}")
@@ -267,9 +293,9 @@ class SandboxExchange:
                 "bids": [[f"{price * (1 - 0.0001 * i):.8f}", "10.00000000"] for i in levels],
                 "asks": [[f"{price * (1 + 0.0001 * i):.8f}", "10.00000000"] for i in levels]}
 
-    def _klines(self, params: dict[str, str]) -> list:
+    def _candles(self, markets: dict[str, Market], params: dict[str, str]) -> list:
         symbol = params.get("symbol", "")
-        if symbol not in self.markets:
+        if symbol not in markets:
             raise ApiError(400, -1121, "Invalid symbol.")
         interval = INTERVAL_MS.get(params.get("interval", ""), 0)
         if not interval:

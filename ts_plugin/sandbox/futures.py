@@ -1,0 +1,278 @@
+"""USD-M futures orders: regular orders (``/fapi/v1/order``) and algo (conditional) orders, matched on price.
+
+Why it looks like this: since 2025-12-09 Binance takes conditional orders (STOP, STOP_MARKET,
+TAKE_PROFIT, TAKE_PROFIT_MARKET) only through the algo order API, with their own ids (``algoId``), fields
+(``triggerPrice``, ``algoStatus``) and open-order list; ``/fapi/v1/order`` refuses them with -4120.
+A conditional order locks nothing: a reduce-only stop does not hold the position, so a second one can
+be placed before the first is cancelled. When the price crosses its trigger it places the real order
+(MARKET, or LIMIT at its price), named by ``actualOrderId``; a reduce-only order that finds no position
+to reduce expires. The mark price is the scripted price (MARK_PRICE and CONTRACT_PRICE agree here).
+Positions and margin live in ``FuturesAccount`` (``self.account``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from typing import Callable
+
+from ts_plugin.sandbox.futures_account import DEFAULT_LEVERAGE, FuturesAccount
+from ts_plugin.sandbox.futures_markets import max_leverage
+from ts_plugin.sandbox.markets import Market
+from ts_plugin.sandbox.orders import ApiError
+from ts_plugin.sandbox.prices import PriceBook
+
+CONDITIONAL_TYPES = frozenset({"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET"})
+REGULAR_TYPES = frozenset({"LIMIT", "MARKET"})
+
+
+def _flag(value: object) -> bool:
+    return str(value).lower() == "true"
+
+
+class FuturesBook:
+    def __init__(self, markets: dict[str, Market], wallet: dict[str, float], prices: PriceBook,
+                 now_ms: Callable[[], int]) -> None:
+        self.markets = markets
+        self.prices = prices
+        self.now_ms = now_ms
+        self.lock = threading.RLock()
+        self.account = FuturesAccount(markets, wallet, prices, now_ms, self.lock)
+        self.orders: dict[int, dict] = {}
+        self.algo_orders: dict[int, dict] = {}
+        self.trades: list[dict] = []
+        self._order_ids = itertools.count(7_000_000)
+        self._algo_ids = itertools.count(3_000_000)
+        self._trade_ids = itertools.count(1)
+
+    # ----- regular orders (/fapi/v1/order) ----------------------------------------------------
+
+    def place(self, params: dict) -> dict:
+        kind = params.get("type", "").upper()
+        if kind in CONDITIONAL_TYPES or kind == "TRAILING_STOP_MARKET":
+            raise ApiError(400, -4120, "Order type not supported for this endpoint. "
+                                       "Please use the Algo Order API endpoints instead.")
+        if kind not in REGULAR_TYPES:
+            raise ApiError(400, -1116, "Invalid orderType.")
+        with self.lock:
+            if _flag(params.get("reduceOnly")) and not self._reduces(params):
+                raise ApiError(400, -2022, "ReduceOnly Order is rejected.")
+            order = self._new_order(params, kind)
+            self._match(order)
+            return self.public(order)
+
+    def _reduces(self, params: dict) -> bool:
+        """Whether an order on this side would shrink the symbol's current position."""
+        position = self.account.positions.get(params.get("symbol", ""))
+        if position is None:
+            return False
+        buying = params.get("side", "").upper() == "BUY"
+        return position.amount < 0 if buying else position.amount > 0
+
+    def _new_order(self, params: dict, kind: str) -> dict:
+        market = self.account.market(params.get("symbol", ""))
+        side = params.get("side", "").upper()
+        quantity = float(params.get("quantity") or 0)
+        if side not in ("BUY", "SELL") or quantity <= 0:
+            raise ApiError(400, -1102, "Mandatory parameter 'quantity' or 'side' was not sent or invalid.")
+        price = float(params["price"]) if params.get("price") else 0.0
+        if kind == "LIMIT" and price <= 0:
+            raise ApiError(400, -1102, "Mandatory parameter 'price' was not sent, was empty/null, or malformed.")
+        reduce_only = _flag(params.get("reduceOnly"))
+        current = self.prices.price(market.symbol)
+        if not reduce_only:
+            leverage = self.account.leverage.get(market.symbol, DEFAULT_LEVERAGE)
+            notional = quantity * (price or current)
+            if leverage > max_leverage(notional):
+                raise ApiError(400, -2027, "Exceeded the maximum allowable position at current leverage.")
+            if notional / leverage > self.account.available(market.quote) + 1e-9:
+                raise ApiError(400, -2019, "Margin is insufficient.")
+        order_id, now = next(self._order_ids), self.now_ms()
+        order = {
+            "orderId": order_id, "symbol": market.symbol, "status": "NEW",
+            "clientOrderId": params.get("newClientOrderId") or f"sandbox{order_id}",
+            "price": f"{price:.8f}", "avgPrice": "0.00", "origQty": self.account.qty(market.symbol, quantity),
+            "executedQty": "0", "cumQty": "0", "cumQuote": "0.00000000",
+            "timeInForce": params.get("timeInForce", "GTC"), "type": kind, "origType": kind,
+            "reduceOnly": reduce_only, "closePosition": False, "side": side, "positionSide": "BOTH",
+            "stopPrice": "0", "workingType": "CONTRACT_PRICE", "priceProtect": False, "priceMatch": "NONE",
+            "selfTradePreventionMode": "NONE", "goodTillDate": 0, "time": now, "updateTime": now,
+        }
+        self.orders[order_id] = order
+        return order
+
+    def cancel(self, symbol: str, order_id: int) -> dict:
+        with self.lock:
+            order = self.orders.get(order_id)
+            if order is None or order["symbol"] != symbol or order["status"] != "NEW":
+                raise ApiError(400, -2011, "Unknown order sent.")
+            order.update(status="CANCELED", updateTime=self.now_ms())
+            return self.public(order)
+
+    def get(self, symbol: str, order_id: int) -> dict:
+        with self.lock:
+            order = self.orders.get(order_id)
+            if order is None or order["symbol"] != symbol:
+                raise ApiError(400, -2013, "Order does not exist.")
+            return self.public(order)
+
+    def open_orders(self, symbol: str | None = None) -> list[dict]:
+        with self.lock:
+            return [self.public(o) for o in self.orders.values()
+                    if o["status"] == "NEW" and (symbol is None or o["symbol"] == symbol)]
+
+    def all_orders(self, symbol: str) -> list[dict]:
+        with self.lock:
+            return [self.public(o) for o in self.orders.values() if o["symbol"] == symbol]
+
+    def user_trades(self, symbol: str, start_ms: int | None = None) -> list[dict]:
+        with self.lock:
+            return [dict(t) for t in self.trades
+                    if t["symbol"] == symbol and (start_ms is None or t["time"] >= start_ms)]
+
+    @staticmethod
+    def public(order: dict) -> dict:
+        return dict(order)
+
+    # ----- algo (conditional) orders (/fapi/v1/algoOrder) -------------------------------------
+
+    def place_algo(self, params: dict) -> dict:
+        if params.get("algoType", "").upper() != "CONDITIONAL":
+            raise ApiError(400, -1102, "Mandatory parameter 'algoType' was not sent, was empty/null, or malformed.")
+        kind = params.get("type", "").upper()
+        if kind not in CONDITIONAL_TYPES:
+            raise ApiError(400, -1116, "Invalid orderType.")
+        with self.lock:
+            market = self.account.market(params.get("symbol", ""))
+            side = params.get("side", "").upper()
+            trigger = float(params.get("triggerPrice") or 0)
+            price = float(params["price"]) if params.get("price") else 0.0
+            close_position = _flag(params.get("closePosition"))
+            quantity = float(params.get("quantity") or 0)
+            if side not in ("BUY", "SELL") or trigger <= 0 or (quantity <= 0 and not close_position):
+                raise ApiError(400, -1102, "Mandatory parameter 'triggerPrice', 'quantity' or 'side' "
+                                           "was not sent or invalid.")
+            if not kind.endswith("_MARKET") and price <= 0:
+                raise ApiError(400, -1102, "Mandatory parameter 'price' was not sent, was empty/null, or malformed.")
+            working = params.get("workingType", "CONTRACT_PRICE").upper()
+            if working not in ("CONTRACT_PRICE", "MARK_PRICE"):
+                raise ApiError(400, -1116, "Invalid workingType.")
+            algo_id, now = next(self._algo_ids), self.now_ms()
+            algo = {
+                "algoId": algo_id, "clientAlgoId": params.get("clientAlgoId") or f"sandboxalgo{algo_id}",
+                "algoType": "CONDITIONAL", "orderType": kind, "symbol": market.symbol, "side": side,
+                "positionSide": "BOTH", "timeInForce": params.get("timeInForce", "GTC"),
+                "quantity": self.account.qty(market.symbol, quantity), "algoStatus": "NEW",
+                "actualOrderId": "", "actualPrice": "0.00000", "triggerPrice": f"{trigger:.8f}",
+                "price": f"{price:.8f}", "icebergQuantity": None, "selfTradePreventionMode": "NONE",
+                "workingType": working, "priceMatch": "NONE", "closePosition": close_position,
+                "priceProtect": _flag(params.get("priceProtect")),
+                "reduceOnly": _flag(params.get("reduceOnly")) or close_position,
+                "activatePrice": "", "callbackRate": "", "createTime": now, "updateTime": now,
+                "triggerTime": 0, "goodTillDate": 0,
+            }
+            if self._triggered(algo, self.prices.price(market.symbol)):
+                raise ApiError(400, -2021, "Order would immediately trigger.")
+            self.algo_orders[algo_id] = algo
+            return dict(algo)
+
+    def cancel_algo(self, algo_id: int) -> dict:
+        with self.lock:
+            algo = self.algo_orders.get(algo_id)
+            if algo is None or algo["algoStatus"] != "NEW":
+                raise ApiError(400, -2011, "Unknown order sent.")
+            algo.update(algoStatus="CANCELED", updateTime=self.now_ms())
+            return {"algoId": algo_id, "clientAlgoId": algo["clientAlgoId"], "code": "200", "msg": "success"}
+
+    def get_algo(self, algo_id: int) -> dict:
+        with self.lock:
+            algo = self.algo_orders.get(algo_id)
+            if algo is None:
+                raise ApiError(400, -2013, "Order does not exist.")
+            return dict(algo)
+
+    def open_algo_orders(self, symbol: str | None = None) -> list[dict]:
+        with self.lock:
+            return [dict(a) for a in self.algo_orders.values()
+                    if a["algoStatus"] == "NEW" and (symbol is None or a["symbol"] == symbol)]
+
+    def resurrect(self, algo_id: int) -> dict:
+        """Make a cancelled conditional order live again: the exchange still holds an order it
+        reported gone (freqtrade issue #12681). Used to plant orphans in tests."""
+        with self.lock:
+            algo = self.algo_orders[algo_id]
+            algo.update(algoStatus="NEW", updateTime=self.now_ms())
+            return dict(algo)
+
+    # ----- matching ---------------------------------------------------------------------------
+
+    def on_price(self, symbol: str) -> None:
+        with self.lock:
+            if symbol not in self.markets:
+                return
+            current = self.prices.price(symbol)
+            for algo in list(self.algo_orders.values()):
+                if algo["symbol"] == symbol and algo["algoStatus"] == "NEW" and self._triggered(algo, current):
+                    self._fire(algo)
+            for order in list(self.orders.values()):
+                if order["symbol"] == symbol and order["status"] == "NEW":
+                    self._match(order)
+
+    @staticmethod
+    def _triggered(algo: dict, current: float) -> bool:
+        trigger, selling = float(algo["triggerPrice"]), algo["side"] == "SELL"
+        if algo["orderType"].startswith("STOP"):
+            return current <= trigger if selling else current >= trigger
+        return current >= trigger if selling else current <= trigger
+
+    def _fire(self, algo: dict) -> None:
+        """The trigger was crossed: place the real order and link it by ``actualOrderId``."""
+        symbol = algo["symbol"]
+        quantity = float(algo["quantity"])
+        if algo["closePosition"]:
+            quantity = abs(self.account.position(symbol).amount)
+        kind = "MARKET" if algo["orderType"].endswith("_MARKET") else "LIMIT"
+        params = {"symbol": symbol, "side": algo["side"], "quantity": quantity,
+                  "price": algo["price"] if kind == "LIMIT" else None,
+                  "reduceOnly": "true" if algo["reduceOnly"] else "false", "timeInForce": algo["timeInForce"]}
+        now = self.now_ms()
+        try:
+            order = self._new_order(params, kind)
+        except ApiError:
+            algo.update(algoStatus="EXPIRED", updateTime=now, triggerTime=now)
+            return
+        order["stopPrice"] = algo["triggerPrice"]
+        order["origType"] = algo["orderType"]
+        self._match(order)
+        algo.update(algoStatus="TRIGGERED", actualOrderId=str(order["orderId"]),
+                    actualPrice=order["avgPrice"], updateTime=now, triggerTime=now)
+
+    def _match(self, order: dict) -> None:
+        current = self.prices.price(order["symbol"])
+        limit, selling = float(order["price"]), order["side"] == "SELL"
+        if order["type"] == "MARKET" or (selling and current >= limit) or (not selling and current <= limit):
+            self._fill(order, current)
+
+    def _fill(self, order: dict, price: float) -> None:
+        symbol, now = order["symbol"], self.now_ms()
+        position = self.account.position(symbol)
+        signed = float(order["origQty"]) * (1 if order["side"] == "BUY" else -1)
+        if order["reduceOnly"]:
+            if position.amount * signed >= 0:  # nothing to reduce: Binance expires it
+                order.update(status="EXPIRED", updateTime=now)
+                return
+            if abs(signed) > abs(position.amount):  # never past flat
+                signed = -position.amount
+        realized = self.account.apply_fill(symbol, position, signed, price)
+        quantity = abs(signed)
+        filled = self.account.qty(symbol, quantity)
+        order.update(status="FILLED", executedQty=filled, cumQty=filled, cumQuote=f"{quantity * price:.8f}",
+                     avgPrice=f"{price:.8f}", updateTime=now)
+        market = self.markets[symbol]
+        self.trades.append({
+            "symbol": symbol, "id": next(self._trade_ids), "orderId": order["orderId"],
+            "side": order["side"], "positionSide": "BOTH", "price": f"{price:.8f}",
+            "qty": filled, "quoteQty": f"{quantity * price:.8f}",
+            "realizedPnl": f"{realized:.8f}", "commission": "0.00000000", "commissionAsset": market.quote,
+            "buyer": order["side"] == "BUY", "maker": False, "time": now,
+        })
