@@ -119,6 +119,7 @@ def test_policy_governs_and_records_moves(rig):
     assert ledger.state.exchange_stop == 95.0
     assert _replace(exchange, 95.5)  # it held still: the move goes out (no previous move time)
     assert ledger.state.exchange_stop == 95.5 and ledger.state.exchange_moves == 1
+    assert ledger.state.exchange_stop_id == "new-95.5"  # recorded before freqtrade records the order
     clock.now += 10
     assert not _replace(exchange, 95.8)  # 0.3 % but only 10 s later
     assert _replace(exchange, 96.5)  # 1.05 %: emergency, interval and hold bypassed

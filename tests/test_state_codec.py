@@ -42,6 +42,7 @@ def test_stored_form_reads_well():
         (lambda d: d.update(opened_at="yesterday"), "opened_at"),
         (lambda d: d.update(stop_raises=1.5), "stop_raises"),
         (lambda d: d.update(distance=3), "distance"),
+        (lambda d: d.update(exchange_stop_id=1002), "exchange_stop_id"),
     ],
 )
 def test_untrustworthy_state_is_refused(mutate, complaint):
@@ -55,3 +56,13 @@ def test_untrustworthy_state_is_refused(mutate, complaint):
 def test_non_objects_are_refused(stored):
     with pytest.raises(StateError):
         decode(stored)
+
+
+def test_objects_stored_before_the_stop_id_existed_still_read():
+    from dataclasses import replace
+
+    state = replace(_active_state(), exchange_stop=51_000.0, exchange_stop_id="1002")
+    assert decode(encode(state)).exchange_stop_id == "1002"
+    older = encode(state)
+    del older["exchange_stop_id"]
+    assert decode(older) == replace(state, exchange_stop_id=None)

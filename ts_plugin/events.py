@@ -28,12 +28,13 @@ class EventName(str, Enum):
     UNPROTECTED_WINDOW = "UNPROTECTED_WINDOW"
     ORPHAN_CANCELLED = "ORPHAN_CANCELLED"
     CIRCUIT_OPEN = "CIRCUIT_OPEN"
+    STOP_ADOPTED = "STOP_ADOPTED"
 
 
 # Events a person wants on their phone; STOP_RAISED would be far too chatty.
 NOTIFIED = frozenset({EventName.BREAKEVEN, EventName.ACTIVATED, EventName.TRIGGERED,
                       EventName.WARNING, EventName.UNPROTECTED_WINDOW,
-                      EventName.ORPHAN_CANCELLED, EventName.CIRCUIT_OPEN})
+                      EventName.ORPHAN_CANCELLED, EventName.CIRCUIT_OPEN, EventName.STOP_ADOPTED})
 _NOTIFIED_NAMES = frozenset(e.value for e in NOTIFIED)
 # Events that mean protection is (or was) at risk: always logged at WARNING.
 _ALARM_NAMES = frozenset({"WARNING", "UNPROTECTED_WINDOW", "CIRCUIT_OPEN"})

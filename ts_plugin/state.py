@@ -50,6 +50,9 @@ class TrailState:
     exit_reason: str | None = None
     # The stop order on the exchange (stoploss_on_exchange only); moved_at is wall-clock epoch seconds.
     exchange_stop: float | None = None
+    # Id of the stop order the plugin saw created last: stored before freqtrade commits its own
+    # record, so a crash in between leaves a live order that reconciliation can recognise as ours.
+    exchange_stop_id: str | None = None
     exchange_moved_at: float | None = None
     exchange_moves: int = 0
     exchange_skips: int = 0
@@ -115,6 +118,7 @@ def encode(state: TrailState) -> dict[str, Any]:
         "rebuilds": state.rebuilds,
         "exit_reason": state.exit_reason,
         "exchange_stop": state.exchange_stop,
+        "exchange_stop_id": state.exchange_stop_id,
         "exchange_moved_at": _iso(state.exchange_moved_at),
         "exchange_moves": state.exchange_moves,
         "exchange_skips": state.exchange_skips,
@@ -136,6 +140,9 @@ def decode(stored: Any) -> TrailState:
         if distance is not None and not (isinstance(distance, (int, float)) and 0 < distance < 1):
             raise StateError(f"distance: expected a ratio in (0, 1), got {distance!r}")
         exit_reason = stored["exit_reason"]
+        stop_id = stored.get("exchange_stop_id")  # absent in objects stored before it existed
+        if stop_id is not None and not isinstance(stop_id, str):
+            raise StateError(f"exchange_stop_id: expected text, got {stop_id!r}")
         if exit_reason is not None and not isinstance(exit_reason, str):
             raise StateError(f"exit_reason: expected text, got {exit_reason!r}")
         return TrailState(
@@ -154,6 +161,7 @@ def decode(stored: Any) -> TrailState:
             rebuilds=_count(stored["rebuilds"], "rebuilds"),
             exit_reason=exit_reason,
             exchange_stop=_price(stored["exchange_stop"], "exchange_stop", optional=True),
+            exchange_stop_id=stop_id,
             exchange_moved_at=_epoch(stored["exchange_moved_at"], "exchange_moved_at", optional=True),
             exchange_moves=_count(stored["exchange_moves"], "exchange_moves"),
             exchange_skips=_count(stored["exchange_skips"], "exchange_skips"),

@@ -86,3 +86,53 @@ def test_reload_config_mid_trail_keeps_the_state(sandbox, start_bot):
     wait_until(lambda: stop_near(sandbox, entry * 1.05 * 0.995), 60, "a move after the reload")
     assert bot.events("ACTIVATED") == 1
 
+
+
+def test_kill_after_a_new_stop_is_placed_but_before_freqtrade_records_it(sandbox, start_bot):
+    """freqtrade commits a new stop order's record only after every open trade has been handled; a
+    crash before that leaves a live order it does not know. The plugin recorded the order's id first,
+    so the restarted bot adopts it instead of calling it foreign and failing to place another."""
+    bot = start_bot(dry_run=False, smart_trailing=SETTINGS)
+    btc = enter(bot)
+    eth = enter(bot, "ETH/USDT")
+    entry, trade_id = btc["open_rate"], btc["trade_id"]
+    old = wait_until(lambda: stop_near(sandbox, entry * 0.95), 60, "the initial BTC stop")
+    wait_until(lambda: len(_stops(sandbox, "ETHUSDT")) == 1, 60, "the initial ETH stop")
+    # freqtrade fetches a trade's exit rate right after handling its stop: hold those answers (below
+    # ccxt's timeout, so they still succeed) and the iteration that moves the BTC stop cannot reach
+    # freqtrade's commit before the kill.
+    sandbox.faults.add("GET /api/v3/ticker/24hr", {"kind": "delay", "ms": 6_000, "times": 20,
+                                                   "when": {"symbol": "BTCUSDT"}})
+    sandbox.set_price(PAIR, entry * 1.03)
+    new = wait_until(lambda: (stop := stop_near(sandbox, entry * 1.03 * 0.995))
+                     and (stored_state(bot, trade_id) or {}).get("exchange_stop_id") == str(stop["orderId"])
+                     and stop, 90, "the new BTC stop, placed and recorded by the plugin")
+    bot.kill()
+    sandbox.faults.clear()
+    assert new["orderId"] != old["orderId"]
+    assert str(new["orderId"]) not in _open_stop_ids(bot.db, trade_id)  # freqtrade never recorded it
+
+    restarted = _restart(start_bot, bot)
+    wait_until(lambda: restarted.events("STOP_ADOPTED") == 1, 30, "the new stop to be adopted")
+    assert [o["orderId"] for o in live_stops(sandbox)] == [new["orderId"]]  # nothing placed twice
+    records = wait_until(lambda: (ids := [o["order_id"] for o in restarted.client.trade(trade_id)["orders"]
+                                         if o["ft_order_side"] == "stoploss" and o["is_open"]]) and ids,
+                         30, "freqtrade's open stop record")
+    assert records == [str(new["orderId"])]
+    assert "foreign stop order" not in restarted.log_text()
+    assert stored_state(restarted, trade_id)["exchange_stop_id"] == str(new["orderId"])
+    assert len(_stops(sandbox, "ETHUSDT")) == 1 and eth["trade_id"] != trade_id
+
+
+def _stops(sandbox, symbol):
+    return [o for o in sandbox.book.open_orders(symbol) if o["type"] == "STOP_LOSS_LIMIT"]
+
+
+def _open_stop_ids(database, trade_id):
+    """freqtrade's committed open stop records, read straight from the SQLite file of a dead bot."""
+    import sqlite3
+
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute("SELECT order_id FROM orders WHERE ft_trade_id = ? AND ft_order_side = "
+                                  "'stoploss' AND ft_is_open = 1", (trade_id,)).fetchall()
+    return [row[0] for row in rows]

@@ -233,7 +233,7 @@ class StopGovernor:
         )
         cancelled_at = self._cancelled_at.pop(pair, None)
         window_ms = None if cancelled_at is None else (self._mono() - cancelled_at) * 1000.0
-        self._record_move(pair, stop_price, window_ms, ReplacementPath.CANCEL_THEN_CREATE)
+        self._record_move(pair, stop_price, window_ms, ReplacementPath.CANCEL_THEN_CREATE, order)
         return order
 
     # ----- replacements the plugin performs itself ------------------------------------------------
@@ -246,7 +246,7 @@ class StopGovernor:
             lambda: api.edit_order(order["id"], trade.pair, order.get("type"), side,
                                    order.get("amount"), None, {"triggerPrice": price}),
         )
-        self._record_move(trade.pair, stop_loss, 0.0, ReplacementPath.AMEND)
+        self._record_move(trade.pair, stop_loss, 0.0, ReplacementPath.AMEND, order)
 
     def _make_before_break(self, trade: Any, order: dict, stop_loss: float, side: str) -> None:
         from freqtrade.persistence import Order
@@ -267,17 +267,20 @@ class StopGovernor:
             if old is not None:
                 old.update_from_ccxt_object({**order, **(cancelled or {}), "status": "canceled"})
         finally:
-            self._record_move(trade.pair, stop_loss, 0.0, ReplacementPath.MAKE_BEFORE_BREAK)
+            self._record_move(trade.pair, stop_loss, 0.0, ReplacementPath.MAKE_BEFORE_BREAK, created)
 
     # ----- bookkeeping ----------------------------------------------------------------------------
 
-    def _record_move(self, pair: str, stop: float, window_ms: float | None, path: ReplacementPath) -> None:
+    def _record_move(self, pair: str, stop: float, window_ms: float | None, path: ReplacementPath,
+                     order: dict | None) -> None:
         trade = self.ledger.open_trade(pair)
         state = self.ledger.state_of(trade) if trade is not None else None
         moved = state is not None and state.exchange_stop is not None
         if state is not None:
+            order_id = (order or {}).get("id")
             self.ledger.save(trade, replace(
                 state, exchange_stop=stop, exchange_moved_at=self._wall(),
+                exchange_stop_id=str(order_id) if order_id is not None else state.exchange_stop_id,
                 exchange_moves=state.exchange_moves + (1 if moved else 0),
             ))
         trade_id = getattr(trade, "id", None)

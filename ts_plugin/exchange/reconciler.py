@@ -33,7 +33,7 @@ class Reconciler:
     """Lists open stop orders, classifies them against freqtrade's records and cleans up."""
 
     def __init__(self, governor: StopGovernor, dry_run: bool,
-                 bot_created_ids: Callable[[Iterable[str]], set[str]]) -> None:
+                 bot_created_ids: Callable[[Iterable[str]], set[tuple[str, str]]]) -> None:
         self.governor = governor
         self.dry_run = dry_run
         self._bot_created_ids = bot_created_ids
@@ -70,11 +70,12 @@ class Reconciler:
             governor.counters["reconcile_failures"] += 1
             logger.warning("smart_trailing: reconciliation could not list stop orders: %s", exc)
             return None
-        current = {
-            t.pair: {o.order_id for o in t.open_sl_orders if o.order_id}
-            for t in open_trades if t.has_open_position
-        }
-        result = classify(exchange_stops, current, self._bot_created_ids(all_pairs))
+        trades = {t.pair: t for t in open_trades if t.has_open_position}
+        current = {pair: {o.order_id for o in t.open_sl_orders if o.order_id} for pair, t in trades.items()}
+        result = classify(exchange_stops, current, self._bot_created_ids(all_pairs),
+                          self._recorded_ids(trades.values()))
+        for order in result.adoptable:
+            self._adopt(trades[order["symbol"]], order)
         for order in result.orphans:
             self._cancel(order, EventName.ORPHAN_CANCELLED)
         findings = set()
@@ -96,6 +97,27 @@ class Reconciler:
         governor.reconciled = True
         self.last_result = result
         return result
+
+    def _recorded_ids(self, trades: Iterable[Any]) -> dict[str, str]:
+        """The stop order id the plugin recorded last for each open trade."""
+        recorded = {}
+        for trade in trades:
+            state = self.governor.ledger.state_of(trade)
+            if state is not None and state.exchange_stop_id:
+                recorded[trade.pair] = state.exchange_stop_id
+        return recorded
+
+    def _adopt(self, trade: Any, order: dict) -> None:
+        """Give freqtrade back the record of a live stop it placed but never committed (the bot died
+        in between), so it manages that order instead of placing a second one."""
+        from freqtrade.persistence import Order, Trade
+
+        stop = self.governor._price_of(order)
+        trade.orders.append(Order.parse_from_ccxt_object(order, trade.pair, "stoploss", trade.amount, stop))
+        Trade.commit()
+        self.governor.counters["stops_adopted"] += 1
+        self.governor.events.emit(EventName.STOP_ADOPTED, trade.id, trade.pair, order_id=order.get("id"),
+                                  stop=stop, reason="live stop order without freqtrade record re-attached")
 
     def _cancel(self, order: dict, event: EventName, foreign: bool = False) -> None:
         governor = self.governor

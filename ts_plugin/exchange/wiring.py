@@ -12,13 +12,14 @@ from ts_plugin.state import TrailState
 logger = logging.getLogger("ts_plugin")
 
 
-def bot_created_stop_ids(pairs: Iterable[str]) -> set[str]:
-    """Ids of every stop order freqtrade ever placed for these pairs (open or closed trades)."""
+def bot_created_stop_ids(pairs: Iterable[str]) -> set[tuple[str, str]]:
+    """(pair, id) of every stop order freqtrade ever placed for these pairs (open or closed trades)."""
     from freqtrade.persistence import Order
     from sqlalchemy import select
 
-    query = select(Order.order_id).where(Order.ft_order_side == "stoploss", Order.ft_pair.in_(list(pairs)))
-    return {str(order_id) for order_id in Order.session.scalars(query).all() if order_id}
+    query = select(Order.ft_pair, Order.order_id).where(
+        Order.ft_order_side == "stoploss", Order.ft_pair.in_(list(pairs)))
+    return {(pair, str(order_id)) for pair, order_id in Order.session.execute(query).all() if order_id}
 
 
 class StrategyLedger:
