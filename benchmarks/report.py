@@ -120,15 +120,16 @@ def _exchange_sections(results: dict) -> list[str]:
         ]
         notes = {
             "cancel_then_create": "Binance spot: confirmed cancel -> acknowledged create, governor's monotonic clock",
-            "make_before_break": "create first, then cancel; a live stop at every instant "
-                                 f"(whole replacement {windows['make_before_break'].get('replacement_ms', 0):.0f} ms)",
+            "make_before_break": "Binance USD-M futures algo (conditional) orders on the sandbox: the governor's "
+                                 "create, then cancel; window = time with zero live stops on the exchange "
+                                 "(see below)",
             "amend": "one in-place request (Bybit / OKX); not on the Binance sandbox: "
                      f"one signed request takes {windows['amend'].get('request_ms', 0):.0f} ms there",
         }
         for path in ("cancel_then_create", "make_before_break", "amend"):
             row = windows[path]
             lines.append(f"| {path} | {row['n']} | {row['median_ms']:.1f} | {row['max_ms']:.1f} | {notes[path]} |")
-        lines.append("")
+        lines += ["", *_make_before_break_text(windows["make_before_break"]), ""]
     replaced = results.get("replacements")
     if replaced:
         lines += [
@@ -155,3 +156,20 @@ def _exchange_sections(results: dict) -> list[str]:
                                  f"{row['mean_exit_pct']:.3f} | {row['protected']} |")
                 lines.append("")
     return lines
+
+
+def _make_before_break_text(row: dict) -> list[str]:
+    """How the make-before-break window was observed, so a reader can judge the 0 in the table."""
+    return [
+        "make_before_break: a real freqtrade Exchange in futures mode (isolated, `BTC/USDT:USDT`, real",
+        "ccxt) with an open position; each replacement runs `StopGovernor._make_before_break` while a",
+        f"thread counts the sandbox's live conditional stops ({row['samples_per_replacement']:.0f} samples per "
+        f"replacement, at most {row['largest_sample_gap_ms']:.1f} ms apart).",
+        f"Fewest live stops at any sample: {row['min_live_sampled']}; both stops seen live in "
+        f"{row['both_live_seen']} of {row['n']} replacements.",
+        "Whole replacement (create request start -> cancel acknowledged, including the margin-mode and",
+        f"leverage calls freqtrade makes before the create): median {row['replacement_ms']:.0f} ms, "
+        f"max {row['replacement_max_ms']:.0f} ms.",
+        f"Replacements that left zero live stops: {row['left_zero_live']}; two or more: "
+        f"{row['left_two_or_more_live']}.",
+    ]
