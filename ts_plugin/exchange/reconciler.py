@@ -113,8 +113,15 @@ class Reconciler:
         from freqtrade.persistence import Order, Trade
 
         stop = self.governor._price_of(order)
-        trade.orders.append(Order.parse_from_ccxt_object(order, trade.pair, "stoploss", trade.amount, stop))
-        Trade.commit()
+        try:
+            trade.orders.append(Order.parse_from_ccxt_object(order, trade.pair, "stoploss", trade.amount, stop))
+            Trade.commit()
+        except Exception as exc:  # the rest of the pass (orphans, reports) must still run
+            Trade.session.rollback()
+            self.governor.counters["adopt_failures"] += 1
+            self.governor.events.emit(EventName.WARNING, trade.id, trade.pair, order_id=order.get("id"),
+                                      reason=f"could not re-attach live stop order: {exc}")
+            return
         self.governor.counters["stops_adopted"] += 1
         self.governor.events.emit(EventName.STOP_ADOPTED, trade.id, trade.pair, order_id=order.get("id"),
                                   stop=stop, reason="live stop order without freqtrade record re-attached")
