@@ -19,8 +19,9 @@ from typing import Callable
 from ts_plugin.sandbox.futures_account import DEFAULT_LEVERAGE, FuturesAccount
 from ts_plugin.sandbox.futures_markets import max_leverage
 from ts_plugin.sandbox.markets import Market
-from ts_plugin.sandbox.orders import ApiError
+from ts_plugin.sandbox.errors import ApiError
 from ts_plugin.sandbox.prices import PriceBook
+from ts_plugin.sandbox.records import OrderRecords
 
 CONDITIONAL_TYPES = frozenset({"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET"})
 REGULAR_TYPES = frozenset({"LIMIT", "MARKET"})
@@ -30,7 +31,7 @@ def _flag(value: object) -> bool:
     return str(value).lower() == "true"
 
 
-class FuturesBook:
+class FuturesBook(OrderRecords):
     def __init__(self, markets: dict[str, Market], wallet: dict[str, float], prices: PriceBook,
                  now_ms: Callable[[], int]) -> None:
         self.markets = markets
@@ -108,22 +109,6 @@ class FuturesBook:
                 raise ApiError(400, -2011, "Unknown order sent.")
             order.update(status="CANCELED", updateTime=self.now_ms())
             return self.public(order)
-
-    def get(self, symbol: str, order_id: int) -> dict:
-        with self.lock:
-            order = self.orders.get(order_id)
-            if order is None or order["symbol"] != symbol:
-                raise ApiError(400, -2013, "Order does not exist.")
-            return self.public(order)
-
-    def open_orders(self, symbol: str | None = None) -> list[dict]:
-        with self.lock:
-            return [self.public(o) for o in self.orders.values()
-                    if o["status"] == "NEW" and (symbol is None or o["symbol"] == symbol)]
-
-    def all_orders(self, symbol: str) -> list[dict]:
-        with self.lock:
-            return [self.public(o) for o in self.orders.values() if o["symbol"] == symbol]
 
     def user_trades(self, symbol: str, start_ms: int | None = None) -> list[dict]:
         with self.lock:

@@ -13,7 +13,7 @@ from typing import Callable
 
 from ts_plugin.sandbox.futures_markets import maintenance
 from ts_plugin.sandbox.markets import Market, _decimals
-from ts_plugin.sandbox.orders import ApiError
+from ts_plugin.sandbox.errors import ApiError
 from ts_plugin.sandbox.prices import PriceBook
 
 DEFAULT_LEVERAGE = 20

@@ -13,7 +13,7 @@ from typing import Any, Callable
 from ts_plugin.sandbox.futures import FuturesBook
 from ts_plugin.sandbox.futures_markets import futures_exchange_info, leverage_brackets
 from ts_plugin.sandbox.markets import Market
-from ts_plugin.sandbox.orders import ApiError
+from ts_plugin.sandbox.errors import ApiError
 from ts_plugin.sandbox.prices import PriceBook
 
 FUNDING_INTERVAL_MS = 8 * 3_600_000

@@ -11,22 +11,15 @@ import itertools
 import threading
 from typing import Callable
 
+from ts_plugin.sandbox.errors import ApiError
 from ts_plugin.sandbox.markets import Market
 from ts_plugin.sandbox.prices import PriceBook
+from ts_plugin.sandbox.records import OPEN, OrderRecords
 
-OPEN = "NEW"
 STOP_TYPES = frozenset({"STOP_LOSS_LIMIT", "STOP_LOSS"})
 
 
-class ApiError(Exception):
-    """A Binance-style error answer: HTTP status, error code and message."""
-
-    def __init__(self, status: int, code: int, msg: str) -> None:
-        super().__init__(msg)
-        self.status, self.code, self.msg = status, code, msg
-
-
-class SpotBook:
+class SpotBook(OrderRecords):
     def __init__(self, markets: dict[str, Market], balances: dict[str, float], prices: PriceBook,
                  now_ms: Callable[[], int]) -> None:
         self.markets = markets
@@ -122,22 +115,6 @@ class SpotBook:
             order.update(status=OPEN, updateTime=self.now_ms())
             order["_ghost"] = True
             return self.public(order)
-
-    def get(self, symbol: str, order_id: int) -> dict:
-        with self.lock:
-            order = self.orders.get(order_id)
-            if order is None or order["symbol"] != symbol:
-                raise ApiError(400, -2013, "Order does not exist.")
-            return self.public(order)
-
-    def open_orders(self, symbol: str | None = None) -> list[dict]:
-        with self.lock:
-            return [self.public(o) for o in self.orders.values()
-                    if o["status"] == OPEN and (symbol is None or o["symbol"] == symbol)]
-
-    def all_orders(self, symbol: str) -> list[dict]:
-        with self.lock:
-            return [self.public(o) for o in self.orders.values() if o["symbol"] == symbol]
 
     def my_trades(self, symbol: str) -> list[dict]:
         with self.lock:

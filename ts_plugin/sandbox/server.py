@@ -24,7 +24,8 @@ from ts_plugin.sandbox.futures import FuturesBook
 from ts_plugin.sandbox.futures_api import FuturesApi
 from ts_plugin.sandbox.futures_markets import is_futures_pair
 from ts_plugin.sandbox.markets import Market, empty_futures_info, exchange_info, parse_pair
-from ts_plugin.sandbox.orders import ApiError, SpotBook
+from ts_plugin.sandbox.errors import ApiError
+from ts_plugin.sandbox.orders import SpotBook
 from ts_plugin.sandbox.prices import PriceBook
 
 logger = logging.getLogger("ts_plugin.sandbox")
