@@ -35,17 +35,19 @@ def proxy(sandbox):
 def start_bot(proxy, tmp_path):
     """start_bot(dry_run=..., smart_trailing=...) -> a running bot; every bot is reaped at the end.
 
-    ``pairs`` replaces the whitelist; ``config_options`` go to ``bot_config`` (e.g. trading_mode)."""
+    ``pairs`` replaces the whitelist; ``config_options`` go to ``bot_config`` (e.g. trading_mode);
+    ``strategy`` names the strategy class in ``tests/e2e/strategies`` (``E2ETrailing`` by default)."""
     bots: list[BotProcess] = []
     exchange_settings, environment = proxy.freqtrade_settings()
 
     def start(dry_run: bool = True, smart_trailing: dict | None = None, workdir: Path | None = None,
-              api_port: int | None = None, pairs: list[str] | None = None, **config_options) -> BotProcess:
+              api_port: int | None = None, pairs: list[str] | None = None, strategy: str = "E2ETrailing",
+              **config_options) -> BotProcess:
         folder = workdir or tmp_path / f"bot{len(bots)}"
         folder.mkdir(exist_ok=True)
         config = bot_config(exchange_settings, api_port or free_port(), pairs or [PAIR, "ETH/USDT"],
                             dry_run=dry_run, smart_trailing=smart_trailing, **config_options)
-        bot = BotProcess(folder, config, "E2ETrailing", STRATEGIES, environment)
+        bot = BotProcess(folder, config, strategy, STRATEGIES, environment)
         bots.append(bot)
         return bot.start()
 
