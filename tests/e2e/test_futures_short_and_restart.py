@@ -7,20 +7,12 @@ from tests.e2e.bot import free_port, wait_until
 from tests.e2e.conftest import closed_trade, open_trade, stored_state
 from tests.e2e.test_live_futures import (FUTURES, PAIR, SETTINGS, live_stops, open_stop_records, positions,
                                          request_indexes, start_and_enter, stop_near)
+from tests.e2e.test_live_futures import sandbox  # noqa: F401  (the one-perpetual sandbox fixture)
 from tests.e2e.test_live_spot import counter, health
-from ts_plugin.sandbox import SandboxExchange
 
 pytestmark = pytest.mark.slow
 
 SHORT_STRATEGY = "E2ETrailingShort"  # E2ETrailing with can_short = True
-
-
-@pytest.fixture
-def sandbox():
-    """Overrides the spot sandbox of conftest: one perpetual, so the proxy and bots use this one."""
-    exchange = SandboxExchange({PAIR: 100.0}).start()
-    yield exchange
-    exchange.stop()
 
 
 def enter_short(bot):
