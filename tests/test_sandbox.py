@@ -219,3 +219,19 @@ def test_freqtrade_loads_its_markets_from_the_sandbox(tmp_path):
         finally:
             bot_exchange.close()
         assert ("GET", "/api/v3/exchangeInfo") in exchange.requests and exchange.unknown_paths == []
+
+
+def test_the_book_is_on_the_price_grid_so_a_limit_at_the_best_bid_crosses_it(sandbox, client):
+    """A bid between two ticks would never be crossed by a sell limit rounded to the tick (what
+    freqtrade's dry-run fill check needs)."""
+    from decimal import Decimal
+
+    sandbox.set_price("BTC/USDT", 50_000.0 * 1.010101)
+    tick = Decimal(client.market("BTC/USDT")["info"]["filters"][0]["tickSize"])
+    book = client.fetch_order_book("BTC/USDT", 5)
+    ticker = client.fetch_ticker("BTC/USDT")
+    for price, _ in book["bids"] + book["asks"]:
+        assert Decimal(str(price)) % tick == 0
+    assert ticker["bid"] == book["bids"][0][0] < sandbox.price("BTC/USDT") < ticker["ask"] == book["asks"][0][0]
+    limit = float(client.price_to_precision("BTC/USDT", ticker["bid"]))
+    assert limit <= book["bids"][0][0]

@@ -9,6 +9,7 @@ from tests.e2e.test_live_futures import (FUTURES, PAIR, SETTINGS, live_stops, op
                                          request_indexes, start_and_enter, stop_near)
 from tests.e2e.test_live_futures import sandbox  # noqa: F401  (the one-perpetual sandbox fixture)
 from tests.e2e.test_live_spot import counter, health
+from ts_plugin.sandbox.quotes import book_levels
 
 pytestmark = pytest.mark.slow
 
@@ -59,8 +60,9 @@ def test_short_futures_stop_trails_down_make_before_break_and_closes_the_positio
     active = wait_until(lambda: (s := stored_state(bot, trade_id)) and s.get("exchange_moves") == 1 and s, 30,
                         "the move to be stored")
     assert active["phase"] == "ACTIVE" and active["side"] == "short"
-    # A short's exit is priced at the book's best ask (the sandbox quotes it at price x 1.0001).
-    assert active["peak"] == pytest.approx(entry * 0.97 * 1.0001, rel=1e-6)
+    # A short's exit is priced at the book's best ask: about price x 1.0001, on the tick grid.
+    (best_ask,) = book_levels(entry * 0.97, sandbox.futures.markets["BTCUSDT"].tick_size, 1)[1]
+    assert active["peak"] == pytest.approx(float(best_ask), rel=1e-9)
     assert active["stop"] == pytest.approx(active["peak"] * 1.005, rel=1e-9)
     assert active["exchange_stop_id"] == str(second["algoId"])
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ts_plugin.sandbox.errors import ApiError
 from ts_plugin.sandbox.futures import FuturesBook
 from ts_plugin.sandbox.futures_markets import futures_exchange_info, leverage_brackets
 from ts_plugin.sandbox.markets import Market
-from ts_plugin.sandbox.errors import ApiError
 from ts_plugin.sandbox.prices import PriceBook
+from ts_plugin.sandbox.quotes import book_levels
 
 FUNDING_INTERVAL_MS = 8 * 3_600_000
 FUNDING_RATE = "0.00010000"
@@ -118,18 +119,18 @@ class FuturesApi:
         return {"symbol": symbol, "price": f"{self.prices.price(symbol):.8f}", "time": self.now_ms()}
 
     def _book_ticker(self, symbol: str) -> dict:
-        price = self.prices.price(symbol)
-        return {"symbol": symbol, "bidPrice": f"{price * 0.9999:.8f}", "bidQty": "10",
-                "askPrice": f"{price * 1.0001:.8f}", "askQty": "10", "time": self.now_ms(),
+        (bid,), (ask,) = book_levels(self.prices.price(symbol), self.markets[symbol].tick_size, 1)
+        return {"symbol": symbol, "bidPrice": bid, "bidQty": "10",
+                "askPrice": ask, "askQty": "10", "time": self.now_ms(),
                 "lastUpdateId": self.now_ms()}
 
     def _depth(self, params: dict) -> dict:
         symbol = self._symbol(params.get("symbol", ""))
-        price, now = self.prices.price(symbol), self.now_ms()
-        levels = range(1, min(int(params.get("limit", 100)), 20) + 1)
+        now = self.now_ms()
+        bids, asks = book_levels(self.prices.price(symbol), self.markets[symbol].tick_size,
+                          min(int(params.get("limit", 100)), 20))
         return {"lastUpdateId": now, "E": now, "T": now,
-                "bids": [[f"{price * (1 - 0.0001 * i):.8f}", "10"] for i in levels],
-                "asks": [[f"{price * (1 + 0.0001 * i):.8f}", "10"] for i in levels]}
+                "bids": [[bid, "10"] for bid in bids], "asks": [[ask, "10"] for ask in asks]}
 
     def _next_funding(self) -> int:
         now = self.now_ms()

@@ -27,6 +27,7 @@ from ts_plugin.sandbox.markets import Market, empty_futures_info, exchange_info,
 from ts_plugin.sandbox.errors import ApiError
 from ts_plugin.sandbox.orders import SpotBook
 from ts_plugin.sandbox.prices import PriceBook
+from ts_plugin.sandbox.quotes import book_levels
 
 logger = logging.getLogger("ts_plugin.sandbox")
 
@@ -275,11 +276,11 @@ class SandboxExchange:
         if symbol not in self.markets:
             raise ApiError(400, -1121, "Invalid symbol.")
         price = self.prices.price(symbol)
-        bid, ask = price * 0.9999, price * 1.0001
+        (bid,), (ask,) = book_levels(price, self.markets[symbol].tick_size, 1)
         return {"symbol": symbol, "priceChange": "0", "priceChangePercent": "0",
                 "weightedAvgPrice": f"{price:.8f}", "prevClosePrice": f"{price:.8f}",
                 "lastPrice": f"{price:.8f}", "price": f"{price:.8f}", "lastQty": "1.00000000",
-                "bidPrice": f"{bid:.8f}", "bidQty": "10.00000000", "askPrice": f"{ask:.8f}",
+                "bidPrice": bid, "bidQty": "10.00000000", "askPrice": ask,
                 "askQty": "10.00000000", "openPrice": f"{price:.8f}", "highPrice": f"{price:.8f}",
                 "lowPrice": f"{price:.8f}", "volume": "1000.00000000",
                 "quoteVolume": f"{1000 * price:.8f}", "openTime": now_ms() - 86_400_000,
@@ -288,11 +289,10 @@ class SandboxExchange:
     def _depth(self, symbol: str, limit: int) -> dict:
         if symbol not in self.markets:
             raise ApiError(400, -1121, "Invalid symbol.")
-        price = self.prices.price(symbol)
-        levels = range(1, min(limit, 20) + 1)
+        bids, asks = book_levels(self.prices.price(symbol), self.markets[symbol].tick_size, min(limit, 20))
         return {"lastUpdateId": now_ms(),
-                "bids": [[f"{price * (1 - 0.0001 * i):.8f}", "10.00000000"] for i in levels],
-                "asks": [[f"{price * (1 + 0.0001 * i):.8f}", "10.00000000"] for i in levels]}
+                "bids": [[bid, "10.00000000"] for bid in bids],
+                "asks": [[ask, "10.00000000"] for ask in asks]}
 
     def _candles(self, markets: dict[str, Market], params: dict[str, str]) -> list:
         symbol = params.get("symbol", "")
