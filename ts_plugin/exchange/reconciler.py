@@ -33,10 +33,10 @@ class Reconciler:
     """Lists open stop orders, classifies them against freqtrade's records and cleans up."""
 
     def __init__(self, governor: StopGovernor, dry_run: bool,
-                 bot_created_ids: Callable[[Iterable[str]], set[tuple[str, str]]]) -> None:
+                 bot_created_stops: Callable[[Iterable[str]], set[tuple[str, str]]]) -> None:
         self.governor = governor
         self.dry_run = dry_run
-        self._bot_created_ids = bot_created_ids
+        self._bot_created_stops = bot_created_stops
         self.last_run: float | None = None
         self.last_result: Reconciliation | None = None
         self._reported: set[str] = set()  # unprotected pairs / foreign orders already reported
@@ -72,7 +72,7 @@ class Reconciler:
             return None
         trades = {t.pair: t for t in open_trades if t.has_open_position}
         current = {pair: {o.order_id for o in t.open_sl_orders if o.order_id} for pair, t in trades.items()}
-        result = classify(exchange_stops, current, self._bot_created_ids(all_pairs),
+        result = classify(exchange_stops, current, self._bot_created_stops(all_pairs),
                           self._recorded_ids(trades.values()))
         for order in result.adoptable:
             self._adopt(trades[order["symbol"]], order)

@@ -12,7 +12,7 @@ from ts_plugin.state import TrailState
 logger = logging.getLogger("ts_plugin")
 
 
-def bot_created_stop_ids(pairs: Iterable[str]) -> set[tuple[str, str]]:
+def bot_created_stops(pairs: Iterable[str]) -> set[tuple[str, str]]:
     """(pair, id) of every stop order freqtrade ever placed for these pairs (open or closed trades)."""
     from freqtrade.persistence import Order
     from sqlalchemy import select
@@ -69,7 +69,7 @@ def install_governor(strategy: Any, exchange: Any) -> tuple[StopGovernor, Reconc
         previous, settings.min_update_interval_s,
     )
     reconciler = Reconciler(governor, dry_run=bool(strategy.config.get("dry_run")),
-                            bot_created_ids=bot_created_stop_ids)
+                            bot_created_stops=bot_created_stops)
     return governor, reconciler
 
 
