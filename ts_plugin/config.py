@@ -1,16 +1,20 @@
 """Configuration of the smart trailing stop: one validated, immutable object.
 
 Ratios follow freqtrade (0.015 = 1.5 %) and are measured on price from the entry or the peak,
-independent of leverage and fees. Every block but the two base distances is off when absent or null.
+independent of leverage and fees. ``breakeven``, ``time_activation`` and ``momentum`` are off when
+absent or null; ``steps`` null means no steps; ``exchange`` null means its defaults (the governor's
+safety rules cannot be switched off, only tuned). Types are strict, so a typo such as ``"0.01"`` or
+``"yes"`` is refused instead of silently coerced (an integer is accepted where a number is expected).
 Validation happens once at start-up; the trading loop only ever sees a valid ``TrailingConfig``.
 """
 
 from __future__ import annotations
 
-import difflib
 from typing import Any, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ts_plugin.config_messages import describe_errors, show
 
 CONFIG_SECTION = "smart_trailing"
 
@@ -23,7 +27,8 @@ class ConfigError(ValueError):
 
 
 class _Block(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    # strict: "0.01", "yes" or true for a count are mistakes to report, not values to coerce
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class BreakevenConfig(_Block):
@@ -120,6 +125,20 @@ class TrailingConfig(_Block):
     exchange: ExchangeConfig = ExchangeConfig()
     notify: bool = True
 
+    @field_validator("steps", mode="before")
+    @classmethod
+    def _steps_list(cls, value: Any) -> Any:
+        """JSON has lists, not tuples; null means no steps."""
+        if value is None:
+            return ()
+        return tuple(value) if isinstance(value, list) else value
+
+    @field_validator("exchange", mode="before")
+    @classmethod
+    def _exchange_defaults(cls, value: Any) -> Any:
+        """null means the defaults: the exchange safety rules can be tuned, never switched off."""
+        return {} if value is None else value
+
     @model_validator(mode="after")
     def _steps_tighten(self) -> "TrailingConfig":
         previous_profit, previous_distance = 0.0, self.trail_distance
@@ -143,81 +162,15 @@ class TrailingConfig(_Block):
         return self
 
 
-def _known_keys(model: type[BaseModel]) -> list[str]:
-    return list(model.model_fields)
-
-
-def _model_at(path: tuple) -> type[BaseModel] | None:
-    """The model that owns the mapping at ``path`` (for typo suggestions)."""
-    model: type[BaseModel] = TrailingConfig
-    for part in path:
-        if isinstance(part, int):
-            continue
-        annotation = model.model_fields[part].annotation if part in model.model_fields else None
-        nested = [
-            t
-            for t in (*getattr(annotation, "__args__", ()), annotation)
-            if isinstance(t, type) and issubclass(t, BaseModel)
-        ]
-        if not nested:
-            return None
-        model = nested[0]
-    return model
-
-
-def _dotted(path: tuple) -> str:
-    text = CONFIG_SECTION
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return text
-
-
-_BOUND_WORDS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
-
-
-def _allowed_range(location: tuple) -> str:
-    """'> 0 and < 1' for the field at ``location``, read from the models' own constraints."""
-    owner = _model_at(location[:-1])
-    field = owner.model_fields.get(str(location[-1])) if owner else None
-    if field is None:
-        return ""
-    parts = []
-    for constraint in field.metadata:
-        for attr, word in _BOUND_WORDS.items():
-            bound = getattr(constraint, attr, None)
-            if bound is not None:
-                parts.append(f"{word} {bound:g}")
-    return " and ".join(parts)
-
-
-def _describe(error: dict) -> str:
-    location = tuple(error["loc"])
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        owner = _model_at(location[:-1])
-        known = _known_keys(owner) if owner else []
-        guess = difflib.get_close_matches(str(location[-1]), known, n=1)
-        hint = f" Did you mean '{guess[0]}'?" if guess else ""
-        return f"{_dotted(location)}: unknown key.{hint} Allowed keys: {', '.join(known)}"
-    if kind == "missing":
-        return f"{_dotted(location)}: required key is missing"
-    if kind == "value_error":  # a rule across keys; the message names them
-        return f"{_dotted(location)}: {error['msg'].removeprefix('Value error, ')}"
-    allowed = _allowed_range(location)
-    wanted = f"allowed: {allowed}" if allowed else error["msg"]
-    return f"{_dotted(location)} = {error.get('input')!r}: {wanted}"
-
-
 def parse_config(raw: Mapping[str, Any] | None) -> TrailingConfig:
     """Validate a ``smart_trailing`` mapping; raise ``ConfigError`` naming every bad key and value."""
     if raw is None:
         return TrailingConfig()
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{CONFIG_SECTION} = {raw!r}: must be a JSON object")
+    _require_mapping(raw)
     try:
         return TrailingConfig.model_validate(dict(raw))
     except ValidationError as exc:
-        problems = "; ".join(_describe(error) for error in exc.errors(include_url=False))
+        problems = describe_errors(TrailingConfig, CONFIG_SECTION, exc.errors(include_url=False))
         raise ConfigError(f"Invalid smart trailing configuration: {problems}") from None
 
 
@@ -225,10 +178,21 @@ def merge_settings(*layers: Mapping[str, Any] | None) -> dict[str, Any]:
     """Merge setting layers, later ones winning key by key (blocks are replaced, not deep-merged).
 
     A block is replaced whole so that a config.json block never inherits a stray key from the
-    strategy's block that the user did not write.
+    strategy's block that the user did not write. A layer that is not a mapping (the strategy's
+    attribute or config.json's section written as a list or a string) is refused by name.
     """
     merged: dict[str, Any] = {}
     for layer in layers:
-        if layer:
+        if layer is not None:
+            _require_mapping(layer)
             merged.update(layer)
     return merged
+
+
+def _require_mapping(raw: Any) -> None:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(
+            f"Invalid smart trailing configuration: {CONFIG_SECTION} = {show(raw)}: allowed: an object "
+            "of settings, or null (for the strategy's smart_trailing attribute and for config.json's "
+            "smart_trailing section alike)"
+        )
