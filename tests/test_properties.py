@@ -81,7 +81,12 @@ def test_long_and_short_mirror_each_other(config, ratios):
             e.name for e in short_events if e.name in transitions
         ]
         raised = {"STOP_RAISED"}
-        if raised & {e.name for e in long_events} and raised & {e.name for e in short_events}:
+        trailing = (
+            long_state.distance is not None and short_state.distance is not None
+            and long_state.stop == long_state.peak * (1 - long_state.distance)
+            and short_state.stop == short_state.peak * (1 + short_state.distance)
+        )
+        if trailing and raised & {e.name for e in long_events} and raised & {e.name for e in short_events}:
             long_gap = (long_state.peak - long_state.stop) / long_state.peak
             short_gap = (short_state.stop - short_state.peak) / short_state.peak
             assert abs(long_gap - short_gap) < 1e-9

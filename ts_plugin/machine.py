@@ -5,13 +5,20 @@ rolled back. Nothing here knows about freqtrade, databases or exchanges; the mix
 times that freqtrade passed in and stores what comes out.
 
 Rules, for a long trade (a short mirrors every comparison):
-- the peak is the highest price seen since entry;
+- the peak is the highest price seen since entry (for a trade not yet trailing: since the last
+  position adjustment);
 - WAITING -> ACTIVE when price >= entry x (1 + activation_profit), or when the trade is
   ``time_activation.after_minutes`` old and at least ``time_activation.min_profit`` up;
-- WAITING -> BREAKEVEN when profit >= ``breakeven.trigger_profit``: stop = entry x (1 + offset);
-- while ACTIVE the stop is peak x (1 - distance), where distance comes from the steps reached by the
-  peak profit, optionally replaced and tightened by the momentum signal, and clamped;
-- the stop only ever tightens and never reaches the price that produced it.
+- breakeven: once a tick's profit has reached ``breakeven.trigger_profit`` (WAITING -> BREAKEVEN, or
+  noted while ACTIVE), the stop is never below entry x (1 + offset) of the *current* average entry;
+- while ACTIVE the trailing level is peak x (1 - distance), where distance comes from the steps reached
+  by the peak profit, optionally replaced and tightened by the momentum signal, and clamped;
+- the stop of a tick is the tightest of every rule that applies (the stop held, the breakeven floor,
+  the trailing level), so it only ever tightens and no rule waits for a second tick;
+- an ACTIVE trade always has a stop. When the stop a rule demands is already at or through the price
+  (a time activation after the price fell back from its peak, a rebuilt state, a momentum tightening,
+  a breakeven floor raised by a position adjustment) the trade is due to exit now: ``crossed_at`` is
+  set and a TRIGGERED event says so; the adapter then exits through freqtrade's normal exit path.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from ts_plugin.config import TrailingConfig
+from ts_plugin.config import BreakevenConfig, TrailingConfig
 from ts_plugin.state import Phase, TrailState
 
 NO_EVENTS: tuple = ()
@@ -50,6 +57,11 @@ def activation_price(entry: float, is_short: bool, config: TrailingConfig) -> fl
     return entry * (1 + config.activation_profit)
 
 
+def breakeven_level(entry: float, is_short: bool, guard: BreakevenConfig) -> float:
+    """The breakeven floor: entry x (1 + offset), mirrored for shorts."""
+    return entry * (1 - guard.offset) if is_short else entry * (1 + guard.offset)
+
+
 def profit_ratio(entry: float, price: float, is_short: bool) -> float:
     """Price move from entry in the trade's favour, as a ratio (no leverage, no fees)."""
     return (entry - price) / entry if is_short else (price - entry) / entry
@@ -62,9 +74,21 @@ def is_tighter(candidate: float, current: float | None, is_short: bool) -> bool:
     return candidate < current if is_short else candidate > current
 
 
+def tightest(first: float | None, second: float | None, is_short: bool) -> float | None:
+    """The more protective of two stops (None means no stop)."""
+    if second is None:
+        return first
+    return second if is_tighter(second, first, is_short) else first
+
+
 def is_safe_side(stop: float, price: float, is_short: bool) -> bool:
     """True when the stop sits strictly on the losing side of ``price`` (below it for a long)."""
     return stop > price if is_short else stop < price
+
+
+def is_valid_price(price: float) -> bool:
+    """Prices the machine acts on: finite and positive (anything else is ignored, never stored)."""
+    return isinstance(price, (int, float)) and math.isfinite(price) and price > 0
 
 
 def new_state(
@@ -131,60 +155,81 @@ def step(
     momentum: Momentum | None = None,
 ) -> tuple[TrailState, tuple[Event, ...]]:
     """Advance one tick. Returns the same ``state`` object (and no events) when nothing changes."""
-    if state.phase is Phase.CLOSED or not (price > 0 and math.isfinite(price)):
+    if state.phase is Phase.CLOSED or not is_valid_price(price):
         return state, NO_EVENTS
     is_short = state.is_short
-    peak = state.peak
-    if price < peak if is_short else price > peak:
-        peak = price
-    phase, stop = state.phase, state.stop
-    activated_at, breakeven_at = state.activated_at, state.breakeven_at
-    distance, raises = state.distance, state.stop_raises
+    peak = price if is_tighter(price, state.peak, is_short) else state.peak
+    phase, activated_at, breakeven_at = state.phase, state.activated_at, state.breakeven_at
+    distance = state.distance
     events: list[Event] = []
 
+    guard = config.breakeven
+    if (
+        guard is not None
+        and breakeven_at is None
+        and profit_ratio(state.entry, price, is_short) >= guard.trigger_profit
+    ):
+        breakeven_at = now
+        if phase is Phase.WAITING:
+            phase = Phase.BREAKEVEN
+        events.append(Event("BREAKEVEN", price, breakeven_level(state.entry, is_short, guard)))
     if phase is not Phase.ACTIVE:
         reason = _should_activate(state, price, now, config)
         if reason is not None:
             phase, activated_at = Phase.ACTIVE, now
-            events.append(Event("ACTIVATED", price, stop, f"by {reason}"))
-        elif phase is Phase.WAITING and config.breakeven is not None:
-            guard = config.breakeven
-            if profit_ratio(state.entry, price, is_short) >= guard.trigger_profit:
-                level = state.entry * (1 - guard.offset if is_short else 1 + guard.offset)
-                if is_tighter(level, stop, is_short) and is_safe_side(level, price, is_short):
-                    phase, stop, breakeven_at = Phase.BREAKEVEN, level, now
-                    events.append(Event("BREAKEVEN", price, stop))
+            events.append(Event("ACTIVATED", price, state.stop, f"by {reason}"))
 
+    stop = state.stop
+    if guard is not None and breakeven_at is not None:
+        stop = tightest(stop, breakeven_level(state.entry, is_short, guard), is_short)
     if phase is Phase.ACTIVE:
-        peak_profit = profit_ratio(state.entry, peak, is_short)
-        distance = trail_distance(peak_profit, config, momentum, is_short)
-        candidate = peak * (1 + distance) if is_short else peak * (1 - distance)
-        if is_tighter(candidate, stop, is_short) and is_safe_side(candidate, price, is_short):
-            stop, raises = candidate, raises + 1
-            events.append(Event("STOP_RAISED", price, stop, f"distance {distance:.5f}"))
+        distance = trail_distance(profit_ratio(state.entry, peak, is_short), config, momentum, is_short)
+        stop = tightest(stop, peak * (1 + distance) if is_short else peak * (1 - distance), is_short)
+    return _settle(state, events, price, now, peak, phase, stop, distance, activated_at, breakeven_at)
 
-    if peak == state.peak and stop == state.stop and phase is state.phase:
+
+def _settle(
+    state: TrailState, events: list[Event], price: float, now: float, peak: float, phase: Phase,
+    stop: float | None, distance: float | None, activated_at: float | None, breakeven_at: float | None,
+) -> tuple[TrailState, tuple[Event, ...]]:
+    """Build the new state once, note a raise, and mark the exit as due when the stop is through price."""
+    raises, crossed_at = state.stop_raises, state.crossed_at
+    if stop != state.stop:
+        raises += 1
+        if not (events and events[-1].name == "BREAKEVEN" and events[-1].stop == stop):
+            events.append(Event("STOP_RAISED", price, stop, f"distance {distance:.5f}" if distance else "floor"))
+    if crossed_at is None and stop is not None and not is_safe_side(stop, price, state.is_short):
+        crossed_at = now
+        events.append(Event("TRIGGERED", price, stop, "stop already at or through the price: exit now"))
+    if (
+        peak == state.peak and stop == state.stop and phase is state.phase
+        and breakeven_at == state.breakeven_at and crossed_at == state.crossed_at
+    ):
         return state, NO_EVENTS
     updated = replace(
-        state,
-        peak=peak,
-        stop=stop,
-        phase=phase,
-        activated_at=activated_at,
-        breakeven_at=breakeven_at,
-        distance=distance,
-        stop_raises=raises,
-        updated_at=now,
+        state, peak=peak, stop=stop, phase=phase, activated_at=activated_at, breakeven_at=breakeven_at,
+        distance=distance, stop_raises=raises, crossed_at=crossed_at, updated_at=now,
     )
     return updated, tuple(events)
 
 
-def rebase_entry(state: TrailState, entry: float, now: float, config: TrailingConfig) -> TrailState:
-    """Follow a new average entry after a position adjustment; peak and stop are kept (never loosen)."""
+def rebase_entry(
+    state: TrailState, entry: float, now: float, config: TrailingConfig, price: float | None = None
+) -> TrailState:
+    """Follow a new average entry after a position adjustment; the stop is kept (never loosen).
+
+    A trade not yet trailing restarts its peak at the fill ``price``: a peak seen against the old
+    entry must not activate (and at once cross) a trailing level behind it. The breakeven floor, once
+    reached, follows the new entry from the next tick on.
+    """
+    peak = state.peak
+    if state.phase is not Phase.ACTIVE and price is not None and is_valid_price(price):
+        peak = price
     return replace(
         state,
         entry=entry,
         activation_price=activation_price(entry, state.is_short, config),
+        peak=peak,
         updated_at=now,
     )
 
@@ -206,25 +251,30 @@ def adopt(
 ) -> TrailState:
     """Rebuild a state from what the trade itself knows (entry, best price seen, current stop).
 
-    Used when a trade has no readable stored state: the peak resumes from the trade's best price,
-    a stop already tighter than the entry is kept (never loosened), and the phase follows from them.
+    Used when a trade has no trustworthy stored state. The peak resumes from the trade's best price;
+    the phase, the breakeven floor and the trailing level follow from it exactly as if that price had
+    been a tick; ``current_stop`` (a stop the plugin had set, as freqtrade holds it) is kept when it
+    is tighter than what the rules give (never loosened). The next
+    tick then applies every rule to the current price (and exits at once if the stop is through it).
     """
-    state = new_state(entry, is_short, opened_at, config, peak=best_price or entry)
-    phase, activated_at = Phase.WAITING, None
-    reached = state.peak <= state.activation_price if is_short else state.peak >= state.activation_price
-    if reached:
-        phase, activated_at = Phase.ACTIVE, now
-    stop = None
-    if current_stop is not None and current_stop > 0 and is_tighter(current_stop, entry, is_short):
-        stop = current_stop
-        if phase is Phase.WAITING:
-            phase = Phase.BREAKEVEN
+    state = new_state(entry, is_short, opened_at, config)
+    best = best_price if best_price is not None and is_valid_price(best_price) else entry
+    if is_tighter(best, entry, is_short):
+        state, _ = step(state, best, opened_at, config)
+    stop = state.stop
+    if current_stop is not None and is_valid_price(current_stop):
+        stop = tightest(stop, current_stop, is_short)
+    phase = state.phase
+    if phase is Phase.WAITING and stop is not None and is_tighter(stop, entry, is_short):
+        phase = Phase.BREAKEVEN
     return replace(
         state,
         phase=phase,
         stop=stop,
-        activated_at=activated_at,
-        breakeven_at=now if phase is Phase.BREAKEVEN else None,
+        activated_at=now if phase is Phase.ACTIVE else None,
+        breakeven_at=now if state.breakeven_at is not None or phase is Phase.BREAKEVEN else None,
+        stop_raises=0,
+        crossed_at=None,
         updated_at=now,
         rebuilds=rebuilds,
     )

@@ -4,8 +4,9 @@
         use_custom_stoploss = True
         stoploss = -0.05          # stays the initial hard stop
 
-Callbacks it implements (a strategy that defines them too must call ``super()``): ``__init__``,
-``bot_start``, ``order_filled``, ``custom_stoploss``, ``advise_indicators``.
+Callbacks it implements: ``custom_stoploss``, ``custom_exit``, ``order_filled``, ``bot_loop_start``,
+``advise_indicators``, ``advise_exit`` and freqtrade's ``ft_bot_start``. A strategy may define the
+callbacks too, with or without ``super()``: the plugin's part runs regardless (see hooks.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from freqtrade.exchange import timeframe_to_seconds
 from freqtrade.strategy import DecimalParameter, stoploss_from_absolute
 from pandas import DataFrame
 
-from ts_plugin import machine
+from ts_plugin import hooks, machine
+from ts_plugin.consistency import STOP_TOLERANCE, TradeFacts, contradiction
 from ts_plugin.config import CONFIG_SECTION, ConfigError, TrailingConfig, merge_settings, parse_config
 from ts_plugin.events import EventLog, EventName
 from ts_plugin.indicators import MomentumSeries, add_momentum_columns, momentum_series
@@ -33,6 +35,8 @@ logger = logging.getLogger("ts_plugin")
 HYPEROPT_SPACE = "smart_trailing"
 PERSISTENT_MODES = frozenset({RunMode.DRY_RUN, RunMode.LIVE})
 STOP_EXIT_REASONS = frozenset({"stop_loss", "trailing_stop_loss", "stoploss_on_exchange", "liquidation"})
+# The exit reason of a trade closed because its stop was already at or through the price.
+CROSSED_EXIT_REASON = "smart_trailing_stop_crossed"
 
 # Hyperopt parameter name -> how it changes the validated settings.
 _PARAM_TARGETS = {
@@ -81,38 +85,69 @@ class SmartTrailingMixin:
         self._ts_governor = None
         self._ts_reconciler = None
         self._ts_health_at: float | None = None
+        self._ts_inside: set[str] = set()  # hooked callbacks being run (see hooks.py)
+        self._ts_inner_stoploss: float | None = None
+        self._ts_exit_signals_forced = False
+        self._ts_bad_rates = 0
+        self._ts_bad_rate_trades: set = set()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Refuse a base order the plugin cannot run in; make overrides unable to skip the plugin."""
+        super().__init_subclass__(**kwargs)
+        hooks.check_base_order(cls, SmartTrailingMixin)
+        cls._ts_wrapped = (*getattr(cls, "_ts_wrapped", ()), *hooks.wrap_overrides(cls))
 
     # ----- start-up -------------------------------------------------------------------------------
 
     def _ts_check_strategy(self) -> None:
-        """Refuse set-ups in which the smart trailing stop would silently do nothing."""
+        """Refuse set-ups in which the smart trailing stop would silently do nothing.
+
+        Run in ``__init__`` (the class's own values) and again in ``ft_bot_start``, after freqtrade
+        applied config.json's overrides (``trailing_stop``, ``use_custom_stoploss``) to the strategy.
+        """
         name = type(self).__name__
         if not getattr(self, "use_custom_stoploss", False):
             raise OperationalException(
-                f"{name}: SmartTrailingMixin needs use_custom_stoploss = True (found False)."
+                f"{name}: SmartTrailingMixin needs use_custom_stoploss = true (found false in the "
+                "strategy class or in config.json). Remove it from config.json or set it to true."
             )
         if getattr(self, "trailing_stop", False):
             raise OperationalException(
-                f"{name}: trailing_stop = True conflicts with SmartTrailingMixin: freqtrade's built-in "
-                "trailing runs after custom_stoploss and would move the stop on its own. Set it to False."
-            )
-        if type(self).custom_stoploss is not SmartTrailingMixin.custom_stoploss:
-            logger.error(
-                "%s overrides custom_stoploss: the smart trailing stop only runs if that method "
-                "returns super().custom_stoploss(...) (with after_fill as a named parameter).",
-                name,
+                f"{name}: trailing_stop = true (in the strategy class or config.json) conflicts with "
+                "SmartTrailingMixin: freqtrade's built-in trailing runs after custom_stoploss and would "
+                "move the stop on its own. Remove it from config.json or set it to false."
             )
 
-    def bot_start(self, **kwargs: Any) -> None:
-        """Wire event messages (dry-run/live) and install the stop-on-exchange governor."""
+    def ft_bot_start(self, **kwargs: Any) -> None:
+        """Check the final settings, wire messages and the stop-on-exchange governor, then let
+        freqtrade run the strategy's ``bot_start``. Hooked here, not in ``bot_start``, so that a
+        strategy's own ``bot_start`` cannot skip it."""
+        if not hasattr(self, "_ts_store"):
+            raise OperationalException(
+                f"{type(self).__name__}.__init__ must call super().__init__(config): "
+                "the smart trailing stop is not set up."
+            )
+        self._ts_check_strategy()
+        self._ts_open_exit_path()
         dp = getattr(self, "dp", None)
         if self._ts_store.persist and self._ts_base_config.notify and dp is not None:
             self._ts_events.send = lambda text: dp.send_msg(text, always_send=True)
         if self._ts_store.persist and self.order_types.get("stoploss_on_exchange") and dp is not None:
             self._ts_install_governor(dp._exchange)
-        parent = getattr(super(), "bot_start", None)
-        if parent is not None:
-            parent(**kwargs)
+        super().ft_bot_start(**kwargs)  # type: ignore[misc]
+
+    def _ts_open_exit_path(self) -> None:
+        """freqtrade calls ``custom_exit`` only with ``use_exit_signal``; the plugin needs it to close a
+        trade whose stop is already through the price. When the strategy switched exit signals off,
+        turn them on for ``custom_exit`` only: its exit columns are blanked (``advise_exit``)."""
+        if getattr(self, "use_exit_signal", True):
+            return
+        self.use_exit_signal = True
+        self._ts_exit_signals_forced = True
+        logger.info(
+            "smart_trailing: use_exit_signal is false: custom_exit is enabled for the plugin's own "
+            "exits (a stop already through the price); the strategy's exit signals stay ignored"
+        )
 
     def _ts_install_governor(self, exchange: Any) -> None:
         from ts_plugin.exchange.wiring import install_governor
@@ -120,24 +155,28 @@ class SmartTrailingMixin:
         self._ts_governor, self._ts_reconciler = install_governor(self, exchange)
 
     def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
-        """Dry-run/live: reconcile stop orders with the exchange and publish the health view, at
-        start-up and then every ``exchange.orphan_check_interval_s``."""
-        now = current_time.timestamp() if self._ts_store.persist else 0.0
-        if self._ts_store.persist and (
-            self._ts_health_at is None
-            or now - self._ts_health_at >= self._ts_base_config.exchange.orphan_check_interval_s
+        """Dry-run/live: reconcile stop orders with the exchange and publish the health view."""
+        if "bot_loop_start" not in self._ts_inside:
+            self._ts_loop_part(current_time)
+        return super().bot_loop_start(current_time=current_time, **kwargs)  # type: ignore[misc]
+
+    def _ts_loop_part(self, current_time: datetime) -> None:
+        """At start-up and then every ``exchange.orphan_check_interval_s`` (dry-run/live only)."""
+        if not self._ts_store.persist:
+            return
+        now = current_time.timestamp()
+        if self._ts_health_at is not None and (
+            now - self._ts_health_at < self._ts_base_config.exchange.orphan_check_interval_s
         ):
-            self._ts_health_at = now
-            if self._ts_reconciler is not None:
-                from ts_plugin.exchange.wiring import reconcile_now
+            return
+        self._ts_health_at = now
+        if self._ts_reconciler is not None:
+            from ts_plugin.exchange.wiring import reconcile_now
 
-                reconcile_now(self, self._ts_reconciler, now)
-            from ts_plugin.health import publish
+            reconcile_now(self, self._ts_reconciler, now)
+        from ts_plugin.health import publish
 
-            publish(self, now)
-        parent = getattr(super(), "bot_loop_start", None)
-        if parent is not None:
-            parent(current_time=current_time, **kwargs)
+        publish(self, now)
 
     # ----- indicators -----------------------------------------------------------------------------
 
@@ -214,6 +253,13 @@ class SmartTrailingMixin:
         **kwargs: Any,
     ) -> float | None:
         """Advance the trade's trailing state; return a new stop (freqtrade's relative form) or None."""
+        if "custom_stoploss" in self._ts_inside:  # super() from a strategy's own custom_stoploss
+            return self._ts_inner_stoploss
+        return self._ts_stoploss_part(pair, trade, current_time, current_rate, after_fill)
+
+    def _ts_stoploss_part(
+        self, pair: str, trade: Any, current_time: datetime, current_rate: float, after_fill: bool
+    ) -> float | None:
         try:
             return self._ts_tick(pair, trade, current_time, current_rate, after_fill)
         except Exception:
@@ -225,6 +271,9 @@ class SmartTrailingMixin:
     def _ts_tick(
         self, pair: str, trade: Any, current_time: datetime, current_rate: float, after_fill: bool
     ) -> float | None:
+        if not machine.is_valid_price(current_rate):
+            self._ts_bad_rate(pair, trade, current_rate)
+            return None
         store = self._ts_store
         key = store.key(trade)
         state = store.cache.get(key)
@@ -246,34 +295,124 @@ class SmartTrailingMixin:
                 self._ts_events.emit(
                     event.name, trade.id, pair, price=event.price, stop=event.stop, detail=event.detail
                 )
-        if updated.stop is None or (updated.stop == state.stop and not resync):
+        stop = updated.stop
+        if stop is None or (stop == state.stop and not resync):
             return None
-        return stoploss_from_absolute(
-            updated.stop, current_rate, is_short=trade.is_short, leverage=trade.leverage or 1.0
+        if not machine.is_safe_side(stop, current_rate, updated.is_short):
+            return None  # a stop through the price cannot be handed over: custom_exit closes the trade
+        return self._ts_never_looser(
+            trade, current_rate,
+            stoploss_from_absolute(stop, current_rate, is_short=trade.is_short, leverage=trade.leverage or 1.0),
         )
 
-    def _ts_load(self, pair: str, trade: Any, now: float) -> TrailState:
-        """State from custom data; rebuilt from the trade itself (and stored) when missing or corrupt."""
+    def _ts_never_looser(self, trade: Any, current_rate: float, value: float | None) -> float | None:
+        """``value`` unless it would put freqtrade's stop looser than the stop the trade holds now
+        (freqtrade lets an after-fill call move the stop both ways)."""
+        if not hooks.is_stop_value(value):
+            return None
+        leverage = trade.leverage or 1.0
+        is_short = bool(trade.is_short)
+        distance = abs(value) / leverage
+        stop = current_rate * (1 + distance) if is_short else current_rate * (1 - distance)
+        held = trade.stop_loss
+        if held and machine.is_tighter(held, stop, is_short) and abs(held - stop) > held * STOP_TOLERANCE:
+            return None
+        return value
+
+    def _ts_bad_rate(self, pair: str, trade: Any, rate: Any) -> None:
+        """A rate the plugin must not act on (NaN, inf, zero, negative): said once per trade."""
+        self._ts_bad_rates += 1
+        key = self._ts_store.key(trade)
+        if key not in self._ts_bad_rate_trades:
+            self._ts_bad_rate_trades.add(key)
+            self._ts_events.emit(EventName.WARNING, trade.id, pair, rate=rate,
+                                 reason="unusable current_rate ignored; the stop is kept as it is")
+
+    # ----- exits the stop cannot make -------------------------------------------------------------
+
+    def custom_exit(self, pair: str, trade: Any, current_time: datetime, current_rate: float,
+                    current_profit: float, **kwargs: Any) -> str | None:
+        """Close a trade whose stop the rules put at or through the price (see machine.py)."""
+        if "custom_exit" in self._ts_inside:  # super() from a strategy's own custom_exit
+            return None
+        return self._ts_exit_part(trade)
+
+    def _ts_exit_part(self, trade: Any) -> str | None:
         store = self._ts_store
-        problem = "no stored state"
-        corrupt = False
+        state = store.cache.get(store.key(trade))
+        if state is not None and state.crossed_at is not None and state.phase is not Phase.CLOSED:
+            return CROSSED_EXIT_REASON
+        return None
+
+    def advise_exit(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        """The strategy's exit signals, blanked when the strategy had switched them off (see
+        ``_ts_open_exit_path``)."""
+        dataframe = super().advise_exit(dataframe, metadata)  # type: ignore[misc]
+        if self._ts_exit_signals_forced:
+            for column in ("exit_long", "exit_short"):
+                if column in dataframe.columns:
+                    dataframe[column] = 0
+        return dataframe
+
+    # ----- the one way into a trade's state -------------------------------------------------------
+
+    def _ts_load(self, pair: str, trade: Any, now: float, new_trade: bool = False) -> TrailState:
+        """The trade's state: cache, else custom data checked against the trade, else rebuilt from the
+        trade (WARNING, counted, stored). ``new_trade``: the first entry fill, where no stored state is
+        expected and a fresh one is CREATED."""
+        store = self._ts_store
+        key = store.key(trade)
+        cached = store.cache.get(key)
+        if cached is not None:
+            return cached
+        problem, replace_row, previous = None, False, None
         try:
-            state = store.read(trade)
+            previous = store.read(trade)
         except StateError as exc:
-            state, problem, corrupt = None, f"stored state unreadable ({exc})", True
-        if state is None:
-            state = self._ts_rebuild(trade, now)
+            problem, replace_row = f"stored state unreadable ({exc})", True
+        if previous is not None:
+            problem = contradiction(previous, self._ts_facts(trade))
+            replace_row = problem is not None
+        elif problem is None and not new_trade:
+            problem = "no stored state"
+        if previous is not None and problem is None:
+            state = previous
+        elif problem is None:
+            state = machine.new_state(
+                float(trade.open_rate), bool(trade.is_short), trade.open_date_utc.timestamp(), self._ts_config()
+            )
+            self._ts_events.emit(EventName.CREATED, trade.id, pair, entry=state.entry,
+                                 activation_price=state.activation_price)
+            store.write(trade, state)
+        else:
+            state = self._ts_rebuild(trade, now, 1 + (previous.rebuilds if previous else 0))
             self._ts_rebuilt += 1
             self._ts_events.emit(
                 EventName.WARNING, trade.id, pair,
                 reason=f"{problem}; rebuilt from the trade", phase=state.phase.value,
                 peak=state.peak, stop=state.stop,
             )
-            store.write(trade, state, replace_corrupt=corrupt)
-        store.cache[store.key(trade)] = state
+            store.write(trade, state, replace_corrupt=replace_row)
+        store.cache[key] = state
         return state
 
-    def _ts_rebuild(self, trade: Any, now: float) -> TrailState:
+    @staticmethod
+    def _ts_facts(trade: Any) -> TradeFacts:
+        stop = trade.stop_loss
+        entry_prices = tuple(
+            float(order.safe_price) for order in getattr(trade, "orders", ())
+            if order.ft_order_side == trade.entry_side and order.filled and order.safe_price
+        )
+        return TradeFacts(
+            is_short=bool(trade.is_short),
+            is_open=bool(trade.is_open),
+            open_rate=float(trade.open_rate),
+            entry_prices=entry_prices,
+            stop_loss=float(stop) if stop else None,
+            stop_moved=bool(getattr(trade, "is_stop_loss_trailing", False)),
+        )
+
+    def _ts_rebuild(self, trade: Any, now: float, rebuilds: int) -> TrailState:
         is_short = bool(trade.is_short)
         best = trade.min_rate if is_short else trade.max_rate
         moved = bool(getattr(trade, "is_stop_loss_trailing", False))
@@ -285,43 +424,39 @@ class SmartTrailingMixin:
             best_price=float(best) if best else None,
             current_stop=float(trade.stop_loss) if moved and trade.stop_loss else None,
             config=self._ts_config(),
-            rebuilds=1,
+            rebuilds=rebuilds,
         )
 
     # ----- fills and exits ------------------------------------------------------------------------
 
     def order_filled(self, pair: str, trade: Any, order: Any, current_time: datetime, **kwargs: Any):
         """Create the state on the first entry fill, follow entry changes, close it on the exit fill."""
+        if "order_filled" not in self._ts_inside:
+            self._ts_fill_part(pair, trade, order, current_time)
+        return super().order_filled(  # type: ignore[misc]
+            pair=pair, trade=trade, order=order, current_time=current_time, **kwargs
+        )
+
+    def _ts_fill_part(self, pair: str, trade: Any, order: Any, current_time: datetime) -> None:
         try:
             self._ts_on_fill(pair, trade, order, current_time)
         except Exception:
             self._ts_tick_errors += 1
             logger.exception("smart_trailing: fill handling failed for trade %s (%s)", trade.id, pair)
-        parent = getattr(super(), "order_filled", None)
-        if parent is not None:
-            return parent(pair=pair, trade=trade, order=order, current_time=current_time, **kwargs)
-        return None
 
     def _ts_on_fill(self, pair: str, trade: Any, order: Any, current_time: datetime) -> None:
         store = self._ts_store
         key = store.key(trade)
-        state = store.cache.get(key)
         now = current_time.timestamp()
         side = order.ft_order_side
         if side == trade.entry_side:
-            if state is None:
-                state = machine.new_state(
-                    float(trade.open_rate), bool(trade.is_short),
-                    trade.open_date_utc.timestamp(), self._ts_config(),
-                )
-                self._ts_events.emit(EventName.CREATED, trade.id, pair, entry=state.entry,
-                                     activation_price=state.activation_price)
-            elif state.entry != float(trade.open_rate):  # position adjusted: new average entry
-                state = machine.rebase_entry(state, float(trade.open_rate), now, self._ts_config())
-            else:
-                return
-            store.cache[key] = state
-            store.write(trade, state)
+            first_fill = key not in store.cache and (trade.nr_of_successful_entries or 0) <= 1
+            state = self._ts_load(pair, trade, now, new_trade=first_fill)
+            entry = float(trade.open_rate)
+            if state.entry != entry:  # position adjusted: new average entry
+                state = machine.rebase_entry(state, entry, now, self._ts_config(), price=getattr(order, "safe_price", None))
+                store.cache[key] = state
+                store.write(trade, state)
             return
         if side != trade.exit_side and side != "stoploss":
             return
@@ -331,12 +466,11 @@ class SmartTrailingMixin:
             return  # partial exit: keep trailing the rest
         reason = trade.exit_reason or "unknown"
         self._ts_exits[reason] += 1
-        if state is None:
-            return
+        state = self._ts_load(pair, trade, now)  # after a restart the exit fill may come first
         name = EventName.TRIGGERED if reason in STOP_EXIT_REASONS else EventName.REMOVED
         self._ts_events.emit(name, trade.id, pair, reason=reason, stop=state.stop, peak=state.peak)
         store.write(trade, machine.close(state, now, reason))
-        del store.cache[key]
+        store.cache.pop(key, None)
 
     # ----- visibility -----------------------------------------------------------------------------
 

@@ -48,6 +48,9 @@ class TrailState:
     stop_raises: int = 0
     rebuilds: int = 0
     exit_reason: str | None = None
+    # When the stop the rules demanded was found already at or through the price: the trade is due
+    # to exit now (the adapter exits it through freqtrade's exit path). Never cleared while open.
+    crossed_at: float | None = None
     # The stop order on the exchange (stoploss_on_exchange only); moved_at is wall-clock epoch seconds.
     exchange_stop: float | None = None
     # Id of the stop order the plugin saw created last: stored before freqtrade commits its own
@@ -117,6 +120,7 @@ def encode(state: TrailState) -> dict[str, Any]:
         "updated_at": _iso(state.updated_at),
         "rebuilds": state.rebuilds,
         "exit_reason": state.exit_reason,
+        "crossed_at": _iso(state.crossed_at),
         "exchange_stop": state.exchange_stop,
         "exchange_stop_id": state.exchange_stop_id,
         "exchange_moved_at": _iso(state.exchange_moved_at),
@@ -160,6 +164,8 @@ def decode(stored: Any) -> TrailState:
             stop_raises=_count(stored["stop_raises"], "stop_raises"),
             rebuilds=_count(stored["rebuilds"], "rebuilds"),
             exit_reason=exit_reason,
+            # absent in objects stored before it existed
+            crossed_at=_epoch(stored.get("crossed_at"), "crossed_at", optional=True),
             exchange_stop=_price(stored["exchange_stop"], "exchange_stop", optional=True),
             exchange_stop_id=stop_id,
             exchange_moved_at=_epoch(stored["exchange_moved_at"], "exchange_moved_at", optional=True),

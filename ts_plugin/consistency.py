@@ -1,0 +1,54 @@
+"""Does a stored state belong to the trade it is stored on? A pure check, run on every way in.
+
+A well-formed row can still contradict its trade (a row edited by hand, restored from another
+database, written by an older version or for another trade): trusting it would silently switch the
+trailing stop off (a short trailed as a long, a CLOSED phase on an open trade) or loosen the stop.
+Anything that contradicts the trade is reported so the adapter rebuilds the state from the trade.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ts_plugin.state import Phase, TrailState
+
+# Stored entry vs the trade: the trade's average entry moves with position adjustments, so the
+# stored entry must lie within the range of the trade's filled entry prices, widened by this.
+ENTRY_TOLERANCE = 0.005
+# A stored stop may sit this much (ratio) looser than freqtrade's before it counts as a contradiction:
+# freqtrade keeps the stop as a distance from a rate, so the round trip carries float noise.
+STOP_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True, slots=True)
+class TradeFacts:
+    """What the trade itself says, as freqtrade holds it."""
+
+    is_short: bool
+    is_open: bool
+    open_rate: float
+    entry_prices: tuple[float, ...]  # prices of the filled entry orders (empty when unknown)
+    stop_loss: float | None
+    stop_moved: bool  # freqtrade's is_stop_loss_trailing: the stop left its initial hard level
+
+
+def contradiction(state: TrailState, facts: TradeFacts) -> str | None:
+    """Why ``state`` cannot be the trailing state of this trade, or None when it can."""
+    side = "short" if state.is_short else "long"
+    if state.is_short != facts.is_short:
+        return f"stored side {side} but the trade is {'short' if facts.is_short else 'long'}"
+    if state.phase is Phase.CLOSED and facts.is_open:
+        return "stored phase CLOSED but the trade is open"
+    prices = [p for p in facts.entry_prices if p > 0] + [facts.open_rate]
+    low, high = min(prices) * (1 - ENTRY_TOLERANCE), max(prices) * (1 + ENTRY_TOLERANCE)
+    if not low <= state.entry <= high:
+        return f"stored entry {state.entry:g} far from the trade's entry {facts.open_rate:g}"
+    held = facts.stop_loss
+    if facts.stop_moved and held is not None and held > 0:
+        if state.stop is None:
+            return f"no stored stop but the trade's stop was moved to {held:g}"
+        slack = held * STOP_TOLERANCE
+        looser = state.stop > held + slack if state.is_short else state.stop < held - slack
+        if looser:
+            return f"stored stop {state.stop:g} looser than the trade's stop {held:g}"
+    return None

@@ -1,0 +1,166 @@
+"""The plugin's part of every freqtrade callback runs, whether or not an override calls ``super()``.
+
+A strategy that defines ``bot_loop_start``, ``order_filled``, ``custom_stoploss`` or ``custom_exit``
+itself would otherwise replace the mixin's version, and forgetting ``super()`` would silently switch
+off reconciliation, fill tracking, the trailing stop or the exit of a trade whose stop is already
+through the price. So each such override is wrapped when its class is defined: the wrapper runs the
+plugin's part once (the outermost call), then the strategy's own code; a ``super()`` call from that
+code reaches the mixin, which sees it is already inside and does not run the plugin's part again.
+
+``custom_stoploss``: the strategy's value and the plugin's are combined, the tighter one wins.
+The wrong base order (``class S(IStrategy, SmartTrailingMixin)``) cannot be repaired here (freqtrade's
+own methods would shadow every one of the mixin's): it is refused when the class is defined.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import math
+from typing import Any, Callable
+
+logger = logging.getLogger("ts_plugin")
+
+HOOKED = ("bot_loop_start", "order_filled", "custom_stoploss", "custom_exit")
+
+
+class WiringError(TypeError):
+    """A strategy class the plugin cannot work in; the message says how to fix it."""
+
+
+def check_base_order(cls: type, mixin: type) -> None:
+    """Refuse a class whose MRO puts freqtrade's IStrategy before the mixin."""
+    from freqtrade.strategy import IStrategy
+
+    mro = cls.__mro__
+    if IStrategy in mro and mro.index(IStrategy) < mro.index(mixin):
+        raise WiringError(
+            f"{cls.__name__}: {mixin.__name__} must come before IStrategy in the class bases, "
+            f"otherwise freqtrade's own methods shadow the plugin and no trailing stop runs. "
+            f"Write: class {cls.__name__}({mixin.__name__}, IStrategy)"
+        )
+
+
+def wrap_overrides(cls: type) -> list[str]:
+    """Wrap the hooked callbacks ``cls`` defines itself; returns their names."""
+    wrapped = []
+    for name in HOOKED:
+        function = cls.__dict__.get(name)
+        if function is None or getattr(function, "_ts_wrapper", False):
+            continue
+        wrapper = _WRAPPERS[name](function)
+        wrapper._ts_wrapper = True  # type: ignore[attr-defined]
+        wrapper.__doc__ = function.__doc__
+        wrapper.__qualname__ = function.__qualname__
+        setattr(cls, name, wrapper)
+        wrapped.append(name)
+    return wrapped
+
+
+def is_stop_value(value: Any) -> bool:
+    """A custom_stoploss result freqtrade acts on (None, 0, NaN and inf mean 'no change')."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value != 0
+
+
+def tighter_stop_value(ours: float | None, theirs: Any) -> float | None:
+    """Of two custom_stoploss results (distances from the same rate), the one closer to the price."""
+    if not is_stop_value(theirs):
+        return ours
+    if not is_stop_value(ours):
+        return float(theirs)
+    return ours if abs(ours) <= abs(theirs) else float(theirs)
+
+
+def _takes_after_fill(function: Callable) -> bool:
+    spec = inspect.getfullargspec(function)
+    return "after_fill" in spec.args or "after_fill" in spec.kwonlyargs or spec.varkw is not None
+
+
+def _wrap_bot_loop_start(function: Callable) -> Callable:
+    def bot_loop_start(self, current_time, **kwargs):
+        if "bot_loop_start" in self._ts_inside:
+            return function(self, current_time=current_time, **kwargs)
+        self._ts_loop_part(current_time)
+        self._ts_inside.add("bot_loop_start")
+        try:
+            return function(self, current_time=current_time, **kwargs)
+        finally:
+            self._ts_inside.discard("bot_loop_start")
+
+    return bot_loop_start
+
+
+def _wrap_order_filled(function: Callable) -> Callable:
+    def order_filled(self, pair, trade, order, current_time, **kwargs):
+        if "order_filled" in self._ts_inside:
+            return function(self, pair=pair, trade=trade, order=order, current_time=current_time, **kwargs)
+        self._ts_fill_part(pair, trade, order, current_time)
+        self._ts_inside.add("order_filled")
+        try:
+            return function(self, pair=pair, trade=trade, order=order, current_time=current_time, **kwargs)
+        finally:
+            self._ts_inside.discard("order_filled")
+
+    return order_filled
+
+
+def _wrap_custom_stoploss(function: Callable) -> Callable:
+    pass_after_fill = _takes_after_fill(function)
+
+    def call(self, pair, trade, current_time, current_rate, current_profit, after_fill, kwargs):
+        if pass_after_fill:
+            kwargs = {**kwargs, "after_fill": after_fill}
+        return function(self, pair=pair, trade=trade, current_time=current_time,
+                        current_rate=current_rate, current_profit=current_profit, **kwargs)
+
+    # ``after_fill`` must stay a named parameter: freqtrade only makes after-fill calls to a
+    # custom_stoploss whose signature shows it.
+    def custom_stoploss(self, pair, trade, current_time, current_rate, current_profit, after_fill=False,
+                        **kwargs):
+        if "custom_stoploss" in self._ts_inside:
+            return call(self, pair, trade, current_time, current_rate, current_profit, after_fill, kwargs)
+        ours = self._ts_stoploss_part(pair, trade, current_time, current_rate, after_fill)
+        self._ts_inside.add("custom_stoploss")
+        self._ts_inner_stoploss = ours
+        try:
+            theirs = call(self, pair, trade, current_time, current_rate, current_profit, after_fill, kwargs)
+        except Exception:
+            logger.exception("smart_trailing: %s.custom_stoploss failed; the plugin's stop stands",
+                             type(self).__name__)
+            theirs = None
+        finally:
+            self._ts_inside.discard("custom_stoploss")
+        combined = tighter_stop_value(ours, theirs)
+        if combined is not ours and after_fill:
+            combined = self._ts_never_looser(trade, current_rate, combined)
+        return combined
+
+    return custom_stoploss
+
+
+def _wrap_custom_exit(function: Callable) -> Callable:
+    def custom_exit(self, pair, trade, current_time, current_rate, current_profit, **kwargs):
+        arguments = dict(pair=pair, trade=trade, current_time=current_time,
+                         current_rate=current_rate, current_profit=current_profit, **kwargs)
+        if "custom_exit" in self._ts_inside:
+            return function(self, **arguments)
+        reason = self._ts_exit_part(trade)
+        if reason:
+            return reason
+        if self._ts_exit_signals_forced:
+            return None  # freqtrade would never have called it: the strategy switched exit signals off
+        self._ts_inside.add("custom_exit")
+        try:
+            return function(self, **arguments)
+        finally:
+            self._ts_inside.discard("custom_exit")
+
+    return custom_exit
+
+
+_WRAPPERS = {
+    "bot_loop_start": _wrap_bot_loop_start,
+    "order_filled": _wrap_order_filled,
+    "custom_stoploss": _wrap_custom_stoploss,
+    "custom_exit": _wrap_custom_exit,
+}
