@@ -27,6 +27,9 @@ class StandInExchange:
     def __init__(self, ccxt_id="binance", blocks_assets=True, edit=False):
         self._api = type("Api", (), {"id": ccxt_id, "has": {"editOrder": edit}, "edits": []})()
         self._api.edit_order = lambda *a: self._api.edits.append(a) or {"id": a[0]}
+        self._api.fetch_open_orders = self._open_orders
+        self.open_orders, self.lists = [], 0  # what a listing of open orders shows
+        self._dry_run_open_orders = {}
         self.options = {"stoploss_blocks_assets": blocks_assets, "stop_price_prop": "stopPrice"}
         self.cancel_answers, self.create_answers, self.fetch_answers = [], [], []
         self.calls = []
@@ -54,15 +57,22 @@ class StandInExchange:
         self.calls.append(("create", stop_price))
         return self._answer(self.create_answers, {"id": f"new-{stop_price}", "status": "open"})
 
+    def _open_orders(self, pair, params=None):
+        self.lists += 1
+        return [o for o in self.open_orders if o["symbol"] == pair]
+
     def fetch_stoploss_order(self, order_id, pair):
         self.calls.append(("fetch", order_id))
         return self._answer(self.fetch_answers, {"id": order_id, "status": "open"})
 
 
+def trade_on(pair="BTC/USDT", trade_id=1):
+    return type("T", (), {"id": trade_id, "pair": pair, "amount": 1.0, "leverage": 1.0, "orders": []})()
+
+
 class Ledger:
     def __init__(self):
-        self.trade = type("T", (), {"id": 1, "pair": "BTC/USDT", "amount": 1.0, "leverage": 1.0,
-                                    "orders": []})()
+        self.trade = trade_on()
         self.state = replace(new_state(100.0, False, 0.0, parse_config({})), exchange_stop=95.0)
 
     def open_trade(self, pair):
@@ -231,3 +241,139 @@ def test_hook_never_raises_into_the_loop(rig):
     ledger.state_of = lambda trade: 1 / 0
     assert exchange.stoploss_adjust(99.0, ORDER, "sell") is False
     assert governor.counters["hook_errors"] == 1
+
+
+# ----- issue 6: memory per trade and per order, never per pair ------------------------------------
+
+def _block(exchange):
+    """A cancel answered -2011 on every try while the old stop stays live."""
+    unknown = InvalidOrderException("binance -2011 Unknown order sent.")
+    exchange.cancel_answers = [unknown, unknown, unknown]
+    with pytest.raises(InvalidOrderException):
+        exchange.cancel_stoploss_order("old", "BTC/USDT")
+
+
+def test_a_block_ends_when_the_old_stop_fills_instead_of_being_cancelled(rig):
+    exchange, ledger, clock, governor = rig
+    _block(exchange)
+    exchange.fetch_answers = [{"id": "old", "status": "closed"}]  # it filled: nothing left to cancel
+    ledger.trade = trade_on(trade_id=2)  # the trade closed on it; the pair's next trade wants a stop
+    exchange.create_stoploss("BTC/USDT", 1.0, 96.0, {}, "sell", 1.0)
+    assert ("create", 96.0) in exchange.calls and governor.counters["create_refused_old_live"] == 0
+
+
+def test_a_block_belongs_to_its_trade_and_rechecks_the_order(rig):
+    exchange, ledger, clock, governor = rig
+    _block(exchange)
+    with pytest.raises(TemporaryError):  # same trade, old stop really live: refused
+        exchange.create_stoploss("BTC/USDT", 1.0, 96.0, {}, "sell", 1.0)
+    exchange.fetch_answers = [{"id": "old", "status": "canceled"}]  # gone meanwhile (manual cancel)
+    exchange.create_stoploss("BTC/USDT", 1.0, 96.0, {}, "sell", 1.0)
+    assert exchange.calls.count(("create", 96.0)) == 1
+    ledger.trade = trade_on(trade_id=2)
+    _block(exchange)
+    ledger.trade = trade_on(trade_id=3)  # another trade: the guard is not its business
+    exchange.create_stoploss("BTC/USDT", 1.0, 97.0, {}, "sell", 1.0)
+    assert ("create", 97.0) in exchange.calls
+
+
+def test_a_window_is_never_charged_to_the_pairs_next_trade(rig, caplog):
+    exchange, ledger, clock, governor = rig
+    exchange.cancel_stoploss_order("old", "BTC/USDT")
+    exchange.create_answers = [InvalidOrderException("-2010 Order would trigger immediately.")]
+    with pytest.raises(InvalidOrderException):  # freqtrade exits the trade at market instead
+        exchange.create_stoploss("BTC/USDT", 1.0, 96.0, {}, "sell", 1.0)
+    clock.now += 4.42
+    ledger.trade = trade_on(trade_id=2)
+    exchange.create_stoploss("BTC/USDT", 1.0, 90.0, {}, "sell", 1.0)  # the next trade's first stop
+    assert not governor.windows_ms and "event=UNPROTECTED_WINDOW" not in caplog.text
+
+
+def test_the_hold_rule_compares_a_trade_only_with_itself(rig):
+    exchange, ledger, clock, governor = rig
+    assert not _replace(exchange, 95.05)  # trade 1's last question
+    ledger.trade = trade_on(trade_id=2)
+    assert _replace(exchange, 95.5)  # trade 2's first question: nothing to be "still tightening" from
+    assert governor.counters["skip_tightening"] == 0
+
+
+# ----- issue 6 D.10: a create whose answer was lost -----------------------------------------------
+
+def _placed(order_id, stop, at_ms, pair="BTC/USDT"):
+    return {"id": order_id, "symbol": pair, "type": "stop_loss_limit", "side": "sell", "amount": 1.0,
+            "stopPrice": stop, "status": "open", "timestamp": at_ms}
+
+
+def test_a_stop_placed_but_answered_with_a_timeout_is_found_and_adopted(rig):
+    exchange, ledger, clock, governor = rig
+    lost = TemporaryError("binance -1007 Timeout waiting for response. execution status unknown")
+    exchange.open_orders = [_placed("older", 96.0, (clock.now - 60) * 1000),  # an old one: not it
+                            _placed("new-7", 96.0, clock.now * 1000 + 20)]
+    exchange.create_answers = [lost]
+    exchange.cancel_stoploss_order("old", "BTC/USDT")
+    order = exchange.create_stoploss("BTC/USDT", 1.0, 96.0, {}, "sell", 1.0)
+    assert order["id"] == "new-7" and exchange.calls.count(("create", 96.0)) == 1  # never placed twice
+    assert ledger.state.exchange_stop_id == "new-7" and ledger.state.exchange_stop == 96.0
+    assert governor.counters["lost_answers_adopted"] == 1 and governor.events.counts["STOP_ADOPTED"] == 1
+
+
+def test_a_lost_stop_that_shows_up_late_is_adopted_when_the_retry_finds_the_coins_locked(rig):
+    exchange, ledger, clock, governor = rig
+    from freqtrade.exceptions import InsufficientFundsError
+
+    exchange.create_answers = [TemporaryError("504"), InsufficientFundsError("-2010 insufficient balance")]
+    real_list = exchange._api.fetch_open_orders
+
+    def lagging(pair, params=None):  # the first listing does not show it yet
+        exchange.open_orders = [_placed("new-8", 96.0, clock.now * 1000)] if exchange.lists else []
+        return real_list(pair, params)
+
+    exchange._api.fetch_open_orders = lagging
+    order = exchange.create_stoploss("BTC/USDT", 1.0, 96.0, {}, "sell", 1.0)
+    assert order["id"] == "new-8" and exchange.calls.count(("create", 96.0)) == 2
+
+
+def test_a_lost_stop_not_found_yet_is_looked_for_before_the_trades_next_create(rig):
+    exchange, ledger, clock, governor = rig
+    exchange.create_answers = [TemporaryError("504")] * 2
+    with pytest.raises(TemporaryError):
+        exchange.create_stoploss("BTC/USDT", 1.0, 96.0, {}, "sell", 1.0)
+    assert governor.watches.peek(("BTC/USDT", 1)).create_failed
+    exchange.open_orders = [_placed("new-9", 96.0, clock.now * 1000)]
+    clock.now += 5
+    order = exchange.create_stoploss("BTC/USDT", 1.0, 96.5, {}, "sell", 1.0)  # next iteration
+    assert order["id"] == "new-9" and ("create", 96.5) not in exchange.calls
+
+
+# ----- issue 6 C.7: an exchange stop lagging beyond the policy's limits is a WARNING --------------
+
+def _warnings(caplog, reason):
+    return [r for r in caplog.records if "event=WARNING" in r.getMessage() and reason in r.getMessage()]
+
+
+def test_moves_skipped_as_not_reconciled_for_too_long_raise_one_warning_per_trade(rig, caplog):
+    exchange, ledger, clock, governor = rig
+    governor.reconciled = False
+    for _ in range(3):
+        assert not _replace(exchange, 99.0)
+        clock.now += SETTINGS.orphan_check_interval_s
+    warnings = _warnings(caplog, "no reconciliation has run")
+    assert len(warnings) == 1 and "trade_id=1 " in warnings[0].getMessage()
+    assert caplog.records[-1].levelname == "WARNING"
+
+
+def test_an_exchange_stop_left_behind_by_an_emergency_gap_raises_one_warning_per_episode(rig, caplog):
+    exchange, ledger, clock, governor = rig
+    governor.breaker.cooldown_s = 1e9
+    governor.breaker.record_failure(clock.now)
+    governor.breaker.record_failure(clock.now)  # circuit open: moves pause
+    for _ in range(4):
+        assert not _replace(exchange, 99.0)  # 4 % above the exchange stop
+        clock.now += SETTINGS.min_update_interval_s
+    assert len(_warnings(caplog, "stays behind")) == 1
+    assert not _replace(exchange, 95.1)  # the gap closed (the bot's stop fell back)
+    governor.breaker.record_failure(clock.now)
+    for _ in range(3):
+        _replace(exchange, 99.0)
+        clock.now += SETTINGS.min_update_interval_s
+    assert len(_warnings(caplog, "stays behind")) == 2  # a new episode alarms again

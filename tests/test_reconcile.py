@@ -47,3 +47,128 @@ def test_a_recorded_id_freqtrade_knows_is_never_adopted():
     result = classify([_stop("old-8")], {"BTC/USDT": set()}, {("BTC/USDT", "old-8")},
                       recorded_id_by_pair={"BTC/USDT": "old-8"})
     assert not result.adoptable and [o["id"] for o in result.orphans] == ["old-8"]
+
+
+# ----- issue 6 D.11 / D.14: who is unprotected, and alarms per trade -------------------------------
+
+from types import SimpleNamespace  # noqa: E402
+
+import pytest  # noqa: E402
+from freqtrade.exceptions import TemporaryError  # noqa: E402
+
+from tests.test_governor import SETTINGS, Clock, StandInExchange  # noqa: E402
+from ts_plugin.events import EventLog  # noqa: E402
+from ts_plugin.exchange.governor import StopGovernor  # noqa: E402
+from ts_plugin.exchange.reconciler import Reconciler  # noqa: E402
+
+
+class Trades:
+    """The governor's ledger and freqtrade's open trades, as the reconciliation sees them."""
+
+    def __init__(self):
+        self.open = []
+
+    def add(self, trade_id, *stop_ids, pair="BTC/USDT"):
+        trade = SimpleNamespace(id=trade_id, pair=pair, has_open_position=True, orders=[],
+                                amount=1.0, leverage=1.0,
+                                open_sl_orders=[SimpleNamespace(order_id=i) for i in stop_ids])
+        self.open = [t for t in self.open if t.pair != pair] + [trade]
+        return trade
+
+    def open_trade(self, pair):
+        return next((t for t in self.open if t.pair == pair), None)
+
+    def state_of(self, trade):
+        return None
+
+    def save(self, trade, state, persist=True):
+        pass
+
+
+@pytest.fixture
+def passes():
+    """run() -> one reconciliation pass (dry-run listing: the stand-in's in-memory orders)."""
+    exchange, trades, clock = StandInExchange(), Trades(), Clock()
+    governor = StopGovernor(exchange, SETTINGS, trades, EventLog(verbose=True), wall_clock=clock,
+                            monotonic=clock, sleep=lambda s: None, dry_run=True)
+    governor.install()
+    known = lambda pairs: {(t.pair, o.order_id) for t in trades.open for o in t.open_sl_orders}  # noqa: E731
+    reconciler = Reconciler(governor, dry_run=True, bot_created_stops=known)
+
+    def run():
+        clock.now += SETTINGS.orphan_check_interval_s
+        return reconciler.run(trades.open, ["BTC/USDT"], clock.now)
+
+    return SimpleNamespace(exchange=exchange, trades=trades, governor=governor, reconciler=reconciler, run=run)
+
+
+def _live(exchange, order_id, pair="BTC/USDT"):
+    exchange._dry_run_open_orders[order_id] = {**_stop(order_id, pair), "stopPrice": 95.0, "side": "sell",
+                                               "amount": 1.0}
+
+
+def _alarms(caplog):
+    return [r.getMessage() for r in caplog.records if "no live stop order" in r.getMessage()
+            and r.levelname == "WARNING"]
+
+
+def test_a_trade_awaiting_its_stop_is_no_alarm(passes, caplog):
+    trade = passes.trades.add(1, "s1")  # a dry-run restart: s1 lived in the old process's memory
+    passes.run()
+    assert _alarms(caplog) == [] and passes.reconciler.awaiting == [("BTC/USDT", 1)]
+    trade.open_sl_orders.append(SimpleNamespace(order_id="s2"))  # freqtrade's first iteration
+    _live(passes.exchange, "s2")
+    passes.run()
+    assert _alarms(caplog) == [] and passes.reconciler.unprotected == []
+
+
+def test_a_trade_still_without_a_stop_a_pass_later_alarms_once_with_its_id(passes, caplog):
+    passes.trades.add(7)
+    for _ in range(4):
+        passes.run()
+    assert len(_alarms(caplog)) == 1 and "trade_id=7 " in _alarms(caplog)[0]
+    assert passes.reconciler.unprotected == [("BTC/USDT", 7)]
+
+
+def test_alarms_are_per_trade_not_per_pair(passes, caplog):
+    passes.trades.add(1)
+    passes.run()
+    passes.run()
+    passes.trades.add(2)  # trade 1 closed; the pair's next trade has no stop either
+    passes.run()
+    passes.run()
+    assert ["trade_id=1 " in a for a in _alarms(caplog)] == [True, False]
+    assert "trade_id=2 " in _alarms(caplog)[1]
+
+
+def test_a_stop_that_filled_is_not_a_missing_stop(passes, caplog):
+    passes.trades.add(1, "s1")
+    _live(passes.exchange, "s1")
+    passes.exchange._dry_run_open_orders["s1"]["status"] = "closed"  # went off: the trade is closing
+    passes.run()
+    passes.run()
+    assert _alarms(caplog) == [] and passes.governor.counters["stop_filled_not_missing"] == 2
+
+
+def test_a_failed_placement_alarms_at_the_next_pass(passes, caplog):
+    passes.trades.add(1)
+    passes.exchange.create_answers = [TemporaryError("503")] * 2
+    with pytest.raises(TemporaryError):
+        passes.exchange.create_stoploss("BTC/USDT", 1.0, 95.0, {}, "sell", 1.0)
+    passes.run()
+    assert len(_alarms(caplog)) == 1 and "trade_id=1 " in _alarms(caplog)[0]
+
+
+def test_a_lost_answer_found_only_by_the_reconciliation_is_adopted(passes, caplog, monkeypatch):
+    monkeypatch.setattr("freqtrade.persistence.Order.parse_from_ccxt_object", staticmethod(lambda o, *a: o))
+    monkeypatch.setattr("freqtrade.persistence.Trade.commit", staticmethod(lambda: None))
+    trade = passes.trades.add(1)
+    passes.exchange.create_answers = [TemporaryError("504 -1007 execution status unknown")] * 2
+    with pytest.raises(TemporaryError):  # not listed yet when the create looked for it
+        passes.exchange.create_stoploss("BTC/USDT", 1.0, 95.0, {}, "sell", 1.0)
+    _live(passes.exchange, "lost-3")
+    passes.exchange._dry_run_open_orders["lost-3"]["timestamp"] = passes.governor._wall() * 1000
+    passes.run()
+    assert [o["id"] for o in trade.orders] == ["lost-3"]  # freqtrade holds its record again
+    assert _alarms(caplog) == [] and "foreign" not in caplog.text
+    assert passes.governor.counters["lost_answers_adopted"] == 1

@@ -45,11 +45,17 @@ def snapshot(strategy: Any, now: float) -> dict[str, Any]:
                 "last": len(windows),
             },
         }
-        result = strategy._ts_reconciler.last_result if strategy._ts_reconciler else None
+        reconciler = strategy._ts_reconciler
+        result = reconciler.last_result if reconciler else None
         if result is not None:
+            # Trades, not pairs: a pair's next trade is another trade. Awaiting = no stop yet, but
+            # freqtrade has not had its iteration to place one (not an alarm).
             health["last_reconciliation"] = {
                 "orphans": len(result.orphans), "foreign": len(result.foreign),
-                "unprotected_pairs": list(result.unprotected), "live_stops": len(result.current),
+                "unprotected_trades": [trade_id for _, trade_id in reconciler.unprotected],
+                "unprotected_pairs": [pair for pair, _ in reconciler.unprotected],
+                "awaiting_stop_trades": [trade_id for _, trade_id in reconciler.awaiting],
+                "live_stops": len(result.current),
             }
     return health
 

@@ -6,8 +6,11 @@ instance lets the plugin:
 - apply the update policy (interval, minimum improvement, emergency override) and the circuit breaker;
 - replace by amend or make-before-break itself where the exchange allows it (and answer False so
   freqtrade does nothing more), or let freqtrade cancel-then-create and time the unprotected window;
-- retry transient errors, and never create a second stop while a cancel left the old one live.
-Nothing here raises into freqtrade's loop except the exceptions freqtrade itself expects.
+- retry transient errors, and never create a second stop while a cancel left that trade's old one live;
+- find and adopt a stop whose create was placed but answered with a timeout (lost answer);
+- raise a WARNING once per trade when its exchange stop lags beyond the policy's limits.
+Memory is per trade or per order, never per pair (see ``watch.py``). Nothing here raises into
+freqtrade's loop except the exceptions freqtrade itself expects.
 """
 
 from __future__ import annotations
@@ -18,19 +21,22 @@ from collections import Counter, deque
 from dataclasses import replace
 from typing import Any, Callable, Protocol
 
-from freqtrade.exceptions import InvalidOrderException, TemporaryError
+from freqtrade.exceptions import DDosProtection, InsufficientFundsError, InvalidOrderException, TemporaryError
 
 from ts_plugin.config import ExchangeConfig
 from ts_plugin.events import EventLog, EventName
 from ts_plugin.exchange.capabilities import ReplacementPath, replacement_path
 from ts_plugin.exchange.circuit import CircuitBreaker, CircuitState
+from ts_plugin.exchange.lag import LagAlarms
+from ts_plugin.exchange.listing import OPEN_STATUSES, open_stop_orders
+from ts_plugin.exchange.placement import Placement, find_placed
 from ts_plugin.exchange.policy import UpdatePolicy, decide, improvement
 from ts_plugin.exchange.retry import RetryBudgetExceeded, RetryPolicy, call_with_retry
+from ts_plugin.exchange.watch import UNPROTECTED, TradeKey, TradeWatch, Watches
 from ts_plugin.state import TrailState
 
 logger = logging.getLogger("ts_plugin")
 
-OPEN_STATUSES = frozenset({"open", "new", "untriggered"})
 # Unprotected windows kept for the health view's median and max: the latest ones, so a bot that
 # runs for months keeps a fixed-size sample (the total is counted apart).
 WINDOW_SAMPLES = 1000
@@ -59,6 +65,7 @@ class StopGovernor:
         wall_clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        dry_run: bool = False,
     ) -> None:
         self.exchange = exchange
         self.settings = settings
@@ -81,9 +88,9 @@ class StopGovernor:
         self._wall = wall_clock
         self._mono = monotonic
         self._sleep = sleep
-        self._cancelled_at: dict[str, float] = {}
-        self._live_despite_cancel: dict[str, str] = {}
-        self._last_candidate: dict[str, float] = {}  # pair -> the bot's stop at the previous question
+        self.dry_run = dry_run
+        self.watches = Watches()
+        self.lag = LagAlarms(settings, self.watches, self.alarm)
         self._original: dict[str, Callable] = {}
         self.reconciled = False  # moves wait for the first reconciliation after start-up
 
@@ -119,29 +126,37 @@ class StopGovernor:
             logger.exception("smart_trailing: stop-on-exchange decision failed; keeping the order")
             return False
 
+    def _trade_key(self, pair: str) -> tuple[Any | None, TradeKey]:
+        trade = self.ledger.open_trade(pair)
+        return trade, (pair, getattr(trade, "id", None))
+
     def _adjust(self, stop_loss: float, order: dict, side: str) -> bool:
         pair = order.get("symbol") or ""
         is_short = side == "buy"
-        previous = self._last_candidate.get(pair)
-        self._last_candidate[pair] = stop_loss
+        trade, key = self._trade_key(pair)
+        watch = self.watches.of(key)
+        previous, watch.last_candidate = watch.last_candidate, stop_loss
         still_tightening = previous is not None and improvement(previous, stop_loss, is_short) > 0
+        now = self._wall()
+        exchange_stop = self._price_of(order)
+        self.lag.gap(key, watch, exchange_stop, stop_loss, is_short, now)
         if not self._original["stoploss_adjust"](stop_loss, order, side):
             return False
-        trade = self.ledger.open_trade(pair)
         state = self.ledger.state_of(trade) if trade is not None else None
-        now = self._wall()
         if not self.reconciled:
-            self._skip("not_reconciled", trade, pair)
+            self.lag.unreconciled(key, watch, now)
+            self._skip("not_reconciled", trade, pair, watch)
             return False
+        self.lag.reconciled(key, watch)
         if not self.breaker.allows(now):
-            self._skip("circuit_open", trade, pair)
+            self._skip("circuit_open", trade, pair, watch)
             return False
         verdict = decide(
-            self.policy, self._price_of(order), stop_loss, is_short,
+            self.policy, exchange_stop, stop_loss, is_short,
             state.exchange_moved_at if state else None, now, still_tightening,
         )
         if not verdict.moves:
-            self._skip(verdict.value, trade, pair, state)
+            self._skip(verdict.value, trade, pair, watch, state)
             return False
         self.counters[f"decided_{verdict.value}"] += 1
         if self.path is ReplacementPath.CANCEL_THEN_CREATE or trade is None:
@@ -152,13 +167,27 @@ class StopGovernor:
             self._make_before_break(trade, order, stop_loss, side)
         return False
 
-    def _skip(self, reason: str, trade: Any, pair: str, state: TrailState | None = None) -> None:
+    def _skip(self, reason: str, trade: Any, pair: str, watch: TradeWatch,
+              state: TrailState | None = None) -> None:
         self.counters[f"skip_{reason}"] += 1
+        watch.last_skip = reason
         logger.debug("smart_trailing: exchange stop move skipped pair=%s reason=%s", pair, reason)
         if trade is not None and state is not None:
             # Counted in memory only: a skip repeats every iteration and must not cost a write;
             # the count is stored with the next real change.
             self.ledger.save(trade, replace(state, exchange_skips=state.exchange_skips + 1), persist=False)
+
+    # ----- alarms ---------------------------------------------------------------------------------
+
+    def alarm(self, key: TradeKey, kind: str, reason: str, **fields: Any) -> None:
+        """A WARNING event for this trade, once per episode of ``kind`` (see ``Watches.settle``)."""
+        pair, trade_id = key
+
+        def emit() -> None:
+            self.counters[f"alarm_{kind}"] += 1
+            self.events.emit(EventName.WARNING, trade_id, pair, reason=reason, **fields)
+
+        self.watches.raise_once(key, kind, emit)
 
     # ----- guarded exchange calls -----------------------------------------------------------------
 
@@ -186,12 +215,13 @@ class StopGovernor:
     def cancel_stoploss_order(self, order_id: str, pair: str, params: dict | None = None) -> dict:
         """Cancel with retries; an 'unknown order' answer is checked against the order's real status."""
         original = self._original["cancel_stoploss_order"]
+        _, key = self._trade_key(pair)
         try:
             result = self._guarded("cancel stop", lambda: original(order_id, pair, params))
         except InvalidOrderException as exc:
             result = self._confirm_gone(order_id, pair, params, exc)
-        self._cancelled_at[pair] = self._mono()
-        self._live_despite_cancel.pop(pair, None)
+        self.watches.of(key).cancelled_at = self._mono()
+        self.watches.blockers.pop((pair, str(order_id)), None)
         return result
 
     def _confirm_gone(self, order_id: str, pair: str, params: dict | None, error: Exception,
@@ -212,29 +242,133 @@ class StopGovernor:
                 return original(order_id, pair, params)
             except InvalidOrderException as again:
                 error = again
+        trade_id = None
         if block_create:
-            self._live_despite_cancel[pair] = order_id
-        self.events.emit(EventName.WARNING, None, pair, order_id=order_id,
+            _, (_, trade_id) = self._trade_key(pair)
+            self.watches.blockers[(pair, str(order_id))] = trade_id
+        self.events.emit(EventName.WARNING, trade_id, pair, order_id=order_id,
                          reason=f"stop order still live after cancel: {error}; no second stop created")
         raise InvalidOrderException(f"stop order {order_id} still live after cancel: {error}")
 
+    def _refuse_while_old_live(self, key: TradeKey) -> None:
+        """A second stop while this trade's old one is live would double it (or fail on locked coins).
+        The guard names an order: it ends when that order is no longer open, whatever closed it."""
+        pair, trade_id = key
+        for (blocked_pair, order_id), owner in list(self.watches.blockers.items()):
+            if blocked_pair != pair:
+                continue
+            if owner != trade_id or not self._still_open(order_id, pair):
+                del self.watches.blockers[(blocked_pair, order_id)]
+                self.counters["stale_blocks_cleared"] += 1
+                continue
+            self.counters["create_refused_old_live"] += 1
+            raise TemporaryError(f"stop order {order_id} for {pair} is still live; not creating another")
+
+    def _still_open(self, order_id: str, pair: str) -> bool:
+        try:
+            current = self.exchange.fetch_stoploss_order(order_id, pair)
+        except InvalidOrderException:
+            return False  # the exchange does not know it
+        except Exception:
+            return True  # status unknown: a second live stop is the worse mistake
+        return current is not None and current.get("status") in OPEN_STATUSES
+
     def create_stoploss(self, pair: str, amount: float, stop_price: float, order_types: dict,
                         side: str, leverage: float) -> dict:
-        """Create with retries; refuse while a stop that failed to cancel is still live."""
-        blocker = self._live_despite_cancel.get(pair)
-        if blocker is not None:
-            self.counters["create_refused_old_live"] += 1
-            raise TemporaryError(f"stop order {blocker} for {pair} is still live; not creating another")
+        """Create with retries; refuse while this trade's old stop is still live; adopt a stop whose
+        answer was lost."""
+        trade, key = self._trade_key(pair)
+        self._refuse_while_old_live(key)
         original = self._original["create_stoploss"]
-        order = self._guarded(
-            "create stop",
+        placement = Placement(pair, side, float(amount), float(stop_price), self._wall())
+        order, stop = self._place(
+            key, placement, self._known_stop_ids(trade, pair),
             lambda: original(pair=pair, amount=amount, stop_price=stop_price,
                              order_types=order_types, side=side, leverage=leverage),
         )
-        cancelled_at = self._cancelled_at.pop(pair, None)
+        watch = self.watches.of(key)
+        cancelled_at, watch.cancelled_at = watch.cancelled_at, None
         window_ms = None if cancelled_at is None else (self._mono() - cancelled_at) * 1000.0
-        self._record_move(pair, stop_price, window_ms, ReplacementPath.CANCEL_THEN_CREATE, order)
+        self._record_move(pair, stop, window_ms, ReplacementPath.CANCEL_THEN_CREATE, order)
         return order
+
+    # ----- a create whose answer was lost ---------------------------------------------------------
+
+    def _place(self, key: TradeKey, placement: Placement, known_ids: set[str],
+               create: Callable[[], dict]) -> tuple[dict, float]:
+        """Create a stop; when the answer is lost, look for it on the exchange before anything else.
+
+        Returns the order and its stop price. A timeout or 5xx leaves the outcome unknown: the pair's
+        open stops are searched (and again when a retry then finds the coins locked, and before the
+        trade's next create) and a match is handed to freqtrade as the created order.
+        """
+        watch = self.watches.of(key)
+        if watch.lost is not None and (found := self._find_lost(watch.lost, known_ids)) is not None:
+            return self._adopt_lost(key, watch, found)
+
+        def attempt() -> tuple[dict, float]:
+            try:
+                return create(), placement.stop
+            except DDosProtection:
+                raise  # rate limited: refused before it was processed, nothing was placed
+            except (TemporaryError, InsufficientFundsError) as exc:
+                if isinstance(exc, TemporaryError) and watch.lost is None:
+                    watch.lost = placement
+                found = self._find_lost(watch.lost, known_ids) if watch.lost is not None else None
+                if found is None:
+                    raise
+                return self._adopt_lost(key, watch, found)
+
+        try:
+            order, stop = self._guarded("create stop", attempt)
+        except Exception:
+            watch.create_failed = True
+            raise
+        watch.create_failed = False
+        watch.lost = None
+        return order, stop
+
+    def _find_lost(self, placement: Placement, known_ids: set[str]) -> dict | None:
+        try:  # one plain request: the create's own retries and the trade's next create look again
+            orders = open_stop_orders(self.exchange, [placement.pair], self.dry_run, lambda _, func: func())
+        except Exception as exc:
+            self.counters["lost_answer_lookup_failures"] += 1
+            logger.warning("smart_trailing: could not look for a stop whose answer was lost: %s", exc)
+            return None
+        return find_placed(placement, orders, known_ids, self._price_of)
+
+    def _adopt_lost(self, key: TradeKey, watch: TradeWatch, order: dict) -> tuple[dict, float]:
+        stop = self._price_of(order) or (watch.lost.stop if watch.lost else 0.0)
+        watch.lost = None
+        self.counters["lost_answers_adopted"] += 1
+        self.events.emit(EventName.STOP_ADOPTED, key[1], key[0], order_id=order.get("id"), stop=stop,
+                         reason="stop placed but its answer was lost: found on the exchange")
+        return order, stop
+
+    def _known_stop_ids(self, trade: Any, pair: str) -> set[str]:
+        """Stop orders the bot already holds: never the one whose answer was lost."""
+        ids = {str(order_id) for blocked_pair, order_id in self.watches.blockers if blocked_pair == pair}
+        for order in getattr(trade, "orders", None) or []:
+            if getattr(order, "ft_order_side", None) == "stoploss" and getattr(order, "order_id", None):
+                ids.add(str(order.order_id))
+        return ids
+
+    def adopted_lost(self, key: TradeKey, order: dict, path: ReplacementPath) -> None:
+        """The reconciliation found and re-attached the stop whose answer was lost."""
+        watch = self.watches.of(key)
+        watch.lost, watch.create_failed = None, False
+        self.counters["lost_answers_adopted"] += 1
+        stop = self._price_of(order)
+        if stop is not None:
+            self._record_move(key[0], stop, None, path, order)
+
+    def lost_placement(self, key: TradeKey) -> Placement | None:
+        watch = self.watches.peek(key)
+        return watch.lost if watch else None
+
+    def forget_closed(self, open_keys: set[TradeKey]) -> None:
+        """Called by each reconciliation: what belonged to closed trades goes."""
+        self.watches.forget_all_but(open_keys)
 
     # ----- replacements the plugin performs itself ------------------------------------------------
 
@@ -251,23 +385,24 @@ class StopGovernor:
     def _make_before_break(self, trade: Any, order: dict, stop_loss: float, side: str) -> None:
         from freqtrade.persistence import Order
 
-        created = self._guarded(
-            "create stop",
+        key = (trade.pair, getattr(trade, "id", None))
+        placement = Placement(trade.pair, side, float(trade.amount), float(stop_loss), self._wall())
+        created, stop = self._place(
+            key, placement, self._known_stop_ids(trade, trade.pair) | {str(order["id"])},
             lambda: self._original["create_stoploss"](
                 pair=trade.pair, amount=trade.amount, stop_price=stop_loss,
                 order_types=self._order_types(), side=side, leverage=trade.leverage,
             ),
         )
-        trade.orders.append(Order.parse_from_ccxt_object(created, trade.pair, "stoploss",
-                                                         trade.amount, stop_loss))
+        trade.orders.append(Order.parse_from_ccxt_object(created, trade.pair, "stoploss", trade.amount, stop))
         try:
             cancelled = self.cancel_stoploss_order(order["id"], trade.pair)
-            self._cancelled_at.pop(trade.pair, None)
+            self.watches.of(key).cancelled_at = None  # the new stop was live throughout
             old = trade.select_order_by_order_id(order["id"])
             if old is not None:
                 old.update_from_ccxt_object({**order, **(cancelled or {}), "status": "canceled"})
         finally:
-            self._record_move(trade.pair, stop_loss, 0.0, ReplacementPath.MAKE_BEFORE_BREAK, created)
+            self._record_move(trade.pair, stop, 0.0, ReplacementPath.MAKE_BEFORE_BREAK, created)
 
     # ----- bookkeeping ----------------------------------------------------------------------------
 
@@ -284,6 +419,7 @@ class StopGovernor:
                 exchange_moves=state.exchange_moves + (1 if moved else 0),
             ))
         trade_id = getattr(trade, "id", None)
+        self.watches.settle((pair, trade_id), UNPROTECTED)  # it has a stop again: a new episode may alarm
         if moved:
             self.counters[f"moves_{path.value}"] += 1
             self.events.emit(EventName.EXCHANGE_STOP_MOVED, trade_id, pair, stop=stop,

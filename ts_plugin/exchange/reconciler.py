@@ -2,6 +2,12 @@
 
 Once at start-up (before the governor lets any stop move) and then every ``orphan_check_interval_s``
 from ``bot_loop_start``. Every action is an event; nothing raises into freqtrade's loop.
+
+An open trade without a live stop is *unprotected* only once freqtrade had its chance to place one:
+it was already without one at the previous pass (a whole bot iteration ran in between), or
+freqtrade's last attempt to place it failed. Before that it is *awaiting* its stop (a brand-new
+trade, or a dry-run restart whose stops lived in memory): an INFO line, no alarm. A stop that filled
+is not a missing stop. Alarms are per trade, once per episode.
 """
 
 from __future__ import annotations
@@ -12,21 +18,16 @@ from typing import Any, Callable, Iterable
 from freqtrade.exceptions import InvalidOrderException
 
 from ts_plugin.events import EventName
-from ts_plugin.exchange.governor import OPEN_STATUSES, StopGovernor
+from ts_plugin.exchange.capabilities import ReplacementPath
+from ts_plugin.exchange.governor import StopGovernor
+from ts_plugin.exchange.listing import open_stop_orders
+from ts_plugin.exchange.placement import find_placed
 from ts_plugin.exchange.reconcile import Reconciliation, classify
+from ts_plugin.exchange.watch import UNPROTECTED, TradeKey
 
 logger = logging.getLogger("ts_plugin")
 
-STOP_ORDER_TYPES = frozenset({"stop_loss", "stop_loss_limit", "stop", "stop_market", "take_profit"})
-
-
-def _is_stop(order: dict) -> bool:
-    kind = str(order.get("type") or order.get("info", {}).get("type") or "").lower()
-    return (
-        kind in STOP_ORDER_TYPES
-        or order.get("ft_order_type") == "stoploss"
-        or bool(order.get("triggerPrice") or order.get("stopPrice"))
-    )
+FILLED_STATUSES = frozenset({"closed", "triggered"})  # freqtrade's own test of a stop that went off
 
 
 class Reconciler:
@@ -39,25 +40,12 @@ class Reconciler:
         self._bot_created_stops = bot_created_stops
         self.last_run: float | None = None
         self.last_result: Reconciliation | None = None
-        self._reported: set[str] = set()  # unprotected pairs / foreign orders already reported
+        self.unprotected: list[TradeKey] = []  # trades found without a stop after their chance
+        self.awaiting: list[TradeKey] = []  # trades found without a stop, before their chance
+        self._reported: set[str] = set()  # foreign orders already reported
 
     def open_stop_orders(self, pairs: Iterable[str]) -> list[dict]:
-        exchange = self.governor.exchange
-        wanted = set(pairs)
-        if self.dry_run:
-            orders = list(exchange._dry_run_open_orders.values())
-            logger.debug("smart_trailing: dry-run orders %s",
-                         [(o.get("id"), o.get("status"), o.get("type"), o.get("symbol")) for o in orders])
-            return [o for o in orders
-                    if o.get("status") in OPEN_STATUSES and _is_stop(o) and o.get("symbol") in wanted]
-        params = {"stop": True} if exchange.get_option("stoploss_query_requires_stop_flag") else {}
-        found: list[dict] = []
-        for pair in sorted(set(pairs)):
-            orders = self.governor._guarded(
-                "list open orders", lambda pair=pair: exchange._api.fetch_open_orders(pair, params=params)
-            )
-            found.extend(o for o in orders if _is_stop(o))
-        return found
+        return open_stop_orders(self.governor.exchange, pairs, self.dry_run, self.governor._guarded)
 
     def run(self, open_trades: list[Any], pairs: Iterable[str], now: float) -> Reconciliation | None:
         """One pass; returns what it found (None when the exchange could not be listed)."""
@@ -76,27 +64,84 @@ class Reconciler:
                           self._recorded_ids(trades.values()))
         for order in result.adoptable:
             self._adopt(trades[order["symbol"]], order)
+        lost_found = self._adopt_lost_answers(result, trades)
         for order in result.orphans:
             self._cancel(order, EventName.ORPHAN_CANCELLED)
         findings = set()
         for order in result.foreign:
+            if order in lost_found:
+                continue
             if governor.settings.cancel_foreign_stop_orders:
                 self._cancel(order, EventName.ORPHAN_CANCELLED, foreign=True)
                 continue
-            findings.add(f"foreign:{order.get('id')}")
-            if f"foreign:{order.get('id')}" not in self._reported:
+            finding = f"foreign:{order.get('symbol')}:{order.get('id')}"
+            findings.add(finding)
+            if finding not in self._reported:
                 governor.events.emit(EventName.WARNING, None, order.get("symbol", "-"),
                                      reason="foreign stop order left alone", order_id=order.get("id"))
-        for pair in result.unprotected:
-            governor.counters["unprotected_checks"] += 1
-            findings.add(f"unprotected:{pair}")
-            if f"unprotected:{pair}" not in self._reported:  # once per episode, not every pass
-                governor.events.emit(EventName.WARNING, None, pair,
-                                     reason="open trade has no live stop order on the exchange")
         self._reported = findings
+        missing = set(result.unprotected) - {o["symbol"] for o in lost_found}
+        self._check_protection(trades, missing)
+        governor.forget_closed({(t.pair, t.id) for t in open_trades})
+        governor.counters["reconciliations"] += 1
         governor.reconciled = True
         self.last_result = result
         return result
+
+    def _check_protection(self, trades: dict[str, Any], missing: set[str]) -> None:
+        """Alarm, per trade, for those that had their chance to get a stop and have none live."""
+        governor = self.governor
+        previous, self.unprotected, self.awaiting = set(self.unprotected + self.awaiting), [], []
+        for pair, trade in sorted(trades.items()):
+            key = (pair, trade.id)
+            if pair not in missing:
+                governor.watches.settle(key, UNPROTECTED)
+                continue
+            if self._stop_filled(trade):
+                governor.counters["stop_filled_not_missing"] += 1  # freqtrade closes the trade next
+                continue
+            watch = governor.watches.peek(key)
+            if key in previous or (watch is not None and watch.create_failed):
+                self.unprotected.append(key)
+                governor.counters["unprotected_checks"] += 1
+                governor.alarm(key, UNPROTECTED, "open trade has no live stop order on the exchange")
+            else:
+                self.awaiting.append(key)
+                governor.counters["awaiting_stop"] += 1
+                logger.info("smart_trailing: trade %s (%s) has no live stop order on the exchange yet; "
+                            "freqtrade places it in its next iteration", trade.id, pair)
+
+    def _stop_filled(self, trade: Any) -> bool:
+        """Did one of the trade's stops go off? freqtrade then closes the trade: nothing is missing."""
+        ids = {o.order_id for o in trade.open_sl_orders if o.order_id}
+        state = self.governor.ledger.state_of(trade)
+        if state is not None and state.exchange_stop_id:
+            ids.add(state.exchange_stop_id)
+        exchange = self.governor.exchange
+        for order_id in sorted(ids):
+            try:
+                # Dry-run: freqtrade's memory only. Its fetch would rebuild an order lost in a restart
+                # from the database and, the rebuilt side being "stoploss", call it filled at once.
+                order = (exchange._dry_run_open_orders.get(order_id) if self.dry_run
+                         else exchange.fetch_stoploss_order(order_id, trade.pair))
+            except Exception:
+                continue  # unknown to the exchange (or unreachable): not evidence of a fill
+            if order and (order.get("status") in FILLED_STATUSES or order.get("status_stop") == "triggered"):
+                return True
+        return False
+
+    def _adopt_lost_answers(self, result: Reconciliation, trades: dict[str, Any]) -> list[dict]:
+        """A trade without a stop whose last create lost its answer: is that stop among the orders
+        nobody recorded? Then it is the trade's own, adopted like after a crash."""
+        found = []
+        for pair in result.unprotected:
+            trade = trades[pair]
+            placement = self.governor.lost_placement((pair, trade.id))
+            order = placement and find_placed(placement, result.foreign, set(), self.governor._price_of)
+            if order and self._adopt(trade, order):
+                self.governor.adopted_lost((pair, trade.id), order, ReplacementPath.CANCEL_THEN_CREATE)
+                found.append(order)
+        return found
 
     def _recorded_ids(self, trades: Iterable[Any]) -> dict[str, str]:
         """The stop order id the plugin recorded last for each open trade."""
@@ -107,7 +152,7 @@ class Reconciler:
                 recorded[trade.pair] = state.exchange_stop_id
         return recorded
 
-    def _adopt(self, trade: Any, order: dict) -> None:
+    def _adopt(self, trade: Any, order: dict) -> bool:
         """Give freqtrade back the record of a live stop it placed but never committed (the bot died
         in between), so it manages that order instead of placing a second one."""
         from freqtrade.persistence import Order, Trade
@@ -121,10 +166,11 @@ class Reconciler:
             self.governor.counters["adopt_failures"] += 1
             self.governor.events.emit(EventName.WARNING, trade.id, trade.pair, order_id=order.get("id"),
                                       reason=f"could not re-attach live stop order: {exc}")
-            return
+            return False
         self.governor.counters["stops_adopted"] += 1
         self.governor.events.emit(EventName.STOP_ADOPTED, trade.id, trade.pair, order_id=order.get("id"),
                                   stop=stop, reason="live stop order without freqtrade record re-attached")
+        return True
 
     def _cancel(self, order: dict, event: EventName, foreign: bool = False) -> None:
         governor = self.governor

@@ -52,13 +52,14 @@ class StrategyLedger:
 def install_governor(strategy: Any, exchange: Any) -> tuple[StopGovernor, Reconciler]:
     """Wrap the bot's exchange object; our policy replaces freqtrade's fixed update interval."""
     settings = strategy._ts_base_config.exchange
+    dry_run = bool(strategy.config.get("dry_run"))
     governor = getattr(exchange, "_ts_governor", None)
     if governor is not None:  # same exchange, new strategy object: follow the new one
         governor.ledger, governor.events = StrategyLedger(strategy), strategy._ts_events
         governor._order_types = lambda: strategy.order_types
     else:
         governor = StopGovernor(exchange, settings, StrategyLedger(strategy), strategy._ts_events,
-                                order_types=lambda: strategy.order_types)
+                                order_types=lambda: strategy.order_types, dry_run=dry_run)
         governor.install()
     previous = strategy.order_types.get("stoploss_on_exchange_interval", 60)
     # freqtrade re-reads this every check; 0 lets an emergency move out at once. The plugin's own
@@ -68,7 +69,7 @@ def install_governor(strategy: Any, exchange: Any) -> tuple[StopGovernor, Reconc
         "smart_trailing: stoploss_on_exchange_interval %s -> 0, pace set by min_update_interval_s=%s",
         previous, settings.min_update_interval_s,
     )
-    reconciler = Reconciler(governor, dry_run=bool(strategy.config.get("dry_run")),
+    reconciler = Reconciler(governor, dry_run=dry_run,
                             bot_created_stops=bot_created_stops)
     return governor, reconciler
 
