@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench clean
+.PHONY: install demo test test-fast soak bench clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,13 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
-## bench: wall-time and per-call benchmarks, rewrites BENCHMARKS.md (BENCH_ARGS=--quick for a short run)
+## soak: the bounded soak end to end alone (live bot, real-candle paths from ../shared/data, faults,
+## kill -9; about 3 minutes); prints its figures, also in soak.json under the test's tmp dir
+soak: $(STAMP)
+	$(PY) -m pytest -q -s -p no:cacheprovider tests/e2e/test_soak.py
+
+## bench: wall-time and per-call benchmarks, rewrites BENCHMARKS.md (BENCH_ARGS=--quick for a short run,
+## BENCH_ARGS=--soak to record the soak's figures too; `python -m benchmarks.soak --write` records them alone)
 bench: $(STAMP)
 	$(PY) -m benchmarks.run --write $(BENCH_ARGS)
 

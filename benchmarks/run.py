@@ -1,8 +1,10 @@
 """`make bench`: wall time vs (a) and (b), per-call cost vs closed trades, DB writes per tick.
 
-    python -m benchmarks.run [--quick] [--runs N] [--big-runs N] [--write]
+    python -m benchmarks.run [--quick] [--runs N] [--big-runs N] [--write] [--soak]
 
 --quick: real data only (or a 60-day synthetic set), one run each. --write: rewrite BENCHMARKS.md.
+--soak: also run the soak end to end (benchmarks/soak.py) and record its section; without it the
+last "## Soak" section of BENCHMARKS.md is kept as it was.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def _datasets(quick: bool) -> list[tuple[str, Path, str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from benchmarks import dbwrites, percall, replacements, wall, windows
+    from benchmarks import dbwrites, percall, replacements, soak, wall, windows
     from benchmarks.machine import facts
     from benchmarks.report import render
     from ts_plugin.demo import DEFAULT_CONFIG, build_backtest_config, pairs_in
@@ -58,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs per strategy on the real data set")
     parser.add_argument("--big-runs", type=int, default=2, help="runs per strategy on the 180-day set")
     parser.add_argument("--write", action="store_true", help="rewrite BENCHMARKS.md")
+    parser.add_argument("--soak", action="store_true",
+                        help="also run the soak (benchmarks/soak.py) and record its figures")
     options = parser.parse_args(argv)
     WORK.mkdir(exist_ok=True)
     datasets = _datasets(options.quick)
@@ -99,6 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     results["replacements_source"] = ", ".join(f.name for f in replay_files)
     (WORK / "results.json").write_text(json.dumps(results, indent=1, default=str))
     text = render(results)
+    soak_section = None
+    if options.soak:
+        print("soak (live bot, real-candle paths, faults, kill -9):", flush=True)
+        soak_report = soak.measure(results["command"])
+        soak_section = soak.render(soak_report) if soak_report else None
+    previous = (ROOT / "BENCHMARKS.md").read_text() if (ROOT / "BENCHMARKS.md").exists() else ""
+    text = soak.with_section(text, soak_section, previous)  # without --soak: the last Soak section stays
     print(text)
     if options.write:
         (ROOT / "BENCHMARKS.md").write_text(text)

@@ -1,0 +1,134 @@
+"""The soak's figures for BENCHMARKS.md: `python -m benchmarks.soak [--write]`.
+
+Runs the same scenario as `make soak` (`tests/e2e/soak.py`: a live bot on the sandbox, four pairs on
+real-candle paths, force-entries, latency, 429 bursts, -2011 on cancels of stops that later fill, a
+kill -9 and a restart), keeps the report in `.bench/soak/soak.json` and, with --write, replaces the
+"## Soak" section of BENCHMARKS.md (or appends it). `python -m benchmarks.run --soak` does the same
+as part of `make bench`; a `make bench` without it carries the last Soak section over unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data" / "binance"
+WORK = ROOT / ".bench" / "soak"
+HEADING = "## Soak"
+
+
+def measure(command: str) -> dict | None:
+    """Run the soak once; its report with the machine and the command, or None without the data."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.machine import facts
+    from tests.e2e import soak
+
+    reason = soak.data_missing(SHARED)
+    if reason:
+        print(f"SKIP soak: {reason}", flush=True)
+        return None
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    report = soak.run_soak(WORK, SHARED)
+    report["machine"], report["command"] = facts(), command
+    report["settings"] = {"smart_trailing": soak.SETTINGS, "hard_stop": soak.HARD_STOP,
+                          "first_stop_grace_s": soak.FIRST_STOP_GRACE_S,
+                          "replacement_grace_s": soak.REPLACEMENT_GRACE_S,
+                          "unprotected_bound_s": soak.UNPROTECTED_BOUND_S}
+    (WORK / "soak.json").write_text(json.dumps(report, indent=1))
+    return report
+
+
+def render(report: dict) -> str:
+    machine = report["machine"]
+    targets = report["unknown_order_targets"]
+    settings = report["settings"]
+    exits = ", ".join(f"{reason} {count}" for reason, count in report["exits"].items())
+    per_pair = ", ".join(f"{pair.split('/')[0]} {count}" for pair, count in report["trades_per_pair"].items())
+    result = "pass" if not report["problems"] else "FAIL: " + " / ".join(report["problems"])
+    lines = [
+        HEADING,
+        "",
+        f"Measured {machine['date']} with `{report['command']}` on {machine['cpu']} (nproc and the CPU "
+        f"model from /proc/cpuinfo), {machine['memory']} RAM, Python {machine['python']}, freqtrade "
+        f"{machine['freqtrade']}, ccxt {machine['ccxt']}. The same run as `make soak` "
+        "(`tests/e2e/test_soak.py`, scenario in `tests/e2e/soak.py`).",
+        "",
+        f"A live spot bot (stop on exchange, not dry-run, real ccxt through the HTTPS proxy) on the sandbox; "
+        f"{', '.join(report['pairs'])} follow {report['candles']} real 5m candles each from `../shared/data` "
+        "(open, extremes, close; one candle a second, rescaled to start at 100); every flat pair is "
+        "force-entered again at once. Faults: 30 ms latency on every request (250 ms for 20 s), HTTP 429 "
+        "bursts (stop creates and cancels, every endpoint, then one that opens the circuit), -2011 on every "
+        "cancel of an ACTIVE trade's stop order that stays live until it fills, one `kill -9` and a restart "
+        "on the same database. Times come from the sandbox's own order records (created, cancelled, "
+        "filled): a position is unprotected while it holds coins and none of its stop orders is live. "
+        f"Not counted: the first {settings['first_stop_grace_s']:g} s after the entry fill (freqtrade places "
+        f"the stop in its next iteration), the first {settings['replacement_grace_s']:g} s of each "
+        "cancel-then-create (or cancel before a market exit), and the time the bot was dead or restarting.",
+        "",
+        "| figure | value |",
+        "| --- | --- |",
+        f"| run | {report['replay_s']:.0f} s of price path, {report['wall_s']:.0f} s wall in all |",
+        f"| trades (closed) | {report['trades']} ({report['closed']}); per pair "
+        f"{per_pair} |",
+        f"| exits | {exits} |",
+        f"| stop orders created / cancel-then-create replacements | {report['stop_orders']} / {report['replacements']} |",
+        f"| longest replacement without a live stop | {report['replacement_gap_max_s']:.2f} s |",
+        f"| first stop after the entry fill: mean / max | {report['first_stop_mean_s']:.2f} s / {report['first_stop_max_s']:.2f} s |",
+        f"| bot down (kill -9 to first reconciliation after restart) | {', '.join(f'{s:.1f} s' for s in report['bot_down_s'])} |",
+        f"| -2011 stop orders: targeted / answered -2011 and then filled | {len(targets)} / {report['unknown_order_targets_filled']} |",
+        f"| stop creates refused as 'old stop still live' | {report['refused_creates']} |",
+        f"| **unprotected beyond the graces, whole run** | **{report['unprotected_total_s']:.2f} s** "
+        f"(bound {settings['unprotected_bound_s']:g} s; trades concerned: {len(report['unprotected_trades'])}) |",
+        f"| orphaned stop orders / loosenings (exchange, stored) / open trades without exactly one named live stop | "
+        f"{len(report['orphans'])} / {len(report['exchange_loosenings'])}, {len(report['stored_loosenings'])} / "
+        f"{len(report['current_stop_mismatches']) + (0 if report['settled'] else 1)} |",
+        f"| events | {', '.join(f'{k} {v}' for k, v in report['events'].items())} |",
+        f"| result | {result} |",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def with_section(text: str, section: str | None, previous: str = "") -> str:
+    """``text`` (a BENCHMARKS.md) with ``section`` as its Soak section; without one, the Soak
+    section of ``previous`` is carried over, so a bench run without the soak keeps the last figures."""
+    def split(document: str) -> tuple[str, str]:
+        start = document.find("\n" + HEADING)
+        if start < 0:
+            return document, ""
+        end = document.find("\n## ", start + 1)
+        body = document[start + 1: end + 1 if end >= 0 else len(document)]
+        return document.replace(body, ""), body
+
+    rest, _ = split(text)
+    if section is None:
+        section = split(previous)[1]
+    if not section:
+        return text
+    return rest.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--write", action="store_true", help="put the figures into BENCHMARKS.md")
+    options = parser.parse_args(argv)
+    command = " ".join([".venv/bin/python -m benchmarks.soak", *(argv if argv is not None else sys.argv[1:])])
+    report = measure(command)
+    if report is None:
+        return 0
+    section = render(report)
+    print(section)
+    if options.write:
+        target = ROOT / "BENCHMARKS.md"
+        current = target.read_text() if target.exists() else "# Benchmarks\n"
+        target.write_text(with_section(current, section))
+    return 0 if not report["problems"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
