@@ -14,7 +14,9 @@ combination parses (checked corner by corner against ``parse_config``, the one s
 
 A parameter whose range is empty is not optimised (``optimize=False``), fixed at the base setting, and
 the reason is reported; ``ts_breakeven_trigger`` without a ``breakeven`` block is removed altogether so
-hyperopt neither samples nor prints a value that changes nothing.
+hyperopt neither samples nor prints a value that changes nothing. In a run that does not sample the
+space (backtesting, live, hyperopt of other spaces) each parameter holds the setting exactly, because
+freqtrade prints and exports its value as "not optimized" while the mixin runs the setting.
 
 How freqtrade finds the parameters (verified in freqtrade 2026.9, ``strategy/hyper.py``):
 ``IStrategy.ft_bot_start`` runs ``bot_start`` and then ``ft_load_hyper_params``, which calls
@@ -320,7 +322,12 @@ def loaded_values(strategy: Any) -> dict[str, float]:
     """Values freqtrade will load into the parameters: the params file over ``smart_trailing_params``."""
     values = dict(getattr(strategy, f"{SPACE}_params", None) or {})
     values.update(getattr(strategy, "_ft_params_from_file", {}).get(SPACE, {}) or {})
-    return {n: v for n, v in values.items() if n in TARGETS}
+    values = {n: v for n, v in values.items() if n in TARGETS}
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ConfigError(f"Invalid smart trailing hyperopt parameters: {SPACE}.{name} = {value!r} "
+                              "from the params file or smart_trailing_params: allowed: a finite number")
+    return values
 
 
 def samples_space(config: Mapping[str, Any]) -> bool:
@@ -328,7 +335,9 @@ def samples_space(config: Mapping[str, Any]) -> bool:
     from freqtrade.enums import RunMode
     from freqtrade.optimize.hyperopt_tools import HyperoptTools
 
-    return config.get("runmode") == RunMode.HYPEROPT and HyperoptTools.has_space(dict(config), SPACE)
+    if config.get("runmode") != RunMode.HYPEROPT or not config.get("spaces"):
+        return False
+    return HyperoptTools.has_space(dict(config), SPACE)
 
 
 def fit_parameters(strategy: Any, config: TrailingConfig) -> list[str]:
