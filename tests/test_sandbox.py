@@ -235,3 +235,63 @@ def test_the_book_is_on_the_price_grid_so_a_limit_at_the_best_bid_crosses_it(san
     assert ticker["bid"] == book["bids"][0][0] < sandbox.price("BTC/USDT") < ticker["ask"] == book["asks"][0][0]
     limit = float(client.price_to_precision("BTC/USDT", ticker["bid"]))
     assert limit <= book["bids"][0][0]
+
+
+def test_a_host_changed_after_construction_is_refused_at_start():
+    from ts_plugin.sandbox.tls_proxy import SandboxProxy
+
+    exchange = SandboxExchange({"BTC/USDT": 1.0})
+    exchange.host = "0.0.0.0"
+    with pytest.raises(ValueError, match="loopback"):
+        exchange.start()
+    assert exchange._server is None  # refused before any socket was opened
+    exchange.host = "127.0.0.1"
+    with exchange:
+        proxy = SandboxProxy(exchange)
+        proxy.host = "0.0.0.0"
+        with pytest.raises(ValueError, match="loopback"):
+            proxy.start()
+        assert proxy._server is None
+        proxy.stop()
+
+
+@pytest.mark.parametrize("prices, expected", [
+    ({"BTCUSDT": 1.0}, "pair 'BTCUSDT': expected BASE/QUOTE"),
+    ({"BTC/USDT": -5.0}, "price -5.0: expected a finite number > 0"),
+    ({"BTC/USDT": float("nan")}, "price nan: expected a finite number > 0"),
+])
+def test_bad_pairs_and_prices_are_refused_at_construction(prices, expected):
+    with pytest.raises(ValueError, match=expected):
+        SandboxExchange(prices)
+
+
+@pytest.mark.parametrize("payload, code, expected", [
+    ({"pair": "BTC/USDT", "price": "abc"}, -1100, "price 'abc': expected a finite number > 0"),
+    ({"pair": "BTC/USDT", "price": -5}, -1100, "price -5: expected a finite number > 0"),
+    ({"pair": "BTC/USDT", "price": 0}, -1100, "price 0: expected a finite number > 0"),
+    ({"pair": "BTC/USDT", "price": float("nan")}, -1100, "price nan: expected a finite number > 0"),
+    ({"pair": "BTC/USDT", "price": float("inf")}, -1100, "price inf: expected a finite number > 0"),
+    ({"pair": "BTC/USDT", "price": True}, -1100, "price True: expected a finite number > 0"),
+    ({"pair": "BTC/USDT", "price": [1]}, -1100, "price [1]: expected a finite number > 0"),
+    ({"pair": "BTC/USDT"}, -1102, "missing price"),
+    ({"pair": "XRP/USDT", "price": 1.0}, -1121, "unknown pair 'XRP/USDT': the sandbox has BTC/USDT, ETH/BTC"),
+    ({"pair": 7, "price": 1.0}, -1121, "unknown pair 7"),
+])
+def test_the_price_endpoint_answers_bad_input_with_400(sandbox, payload, code, expected):
+    status, answer = _get(sandbox.url, "/_sandbox/price", "POST", payload)
+    assert (status, answer["code"]) == (400, code) and expected in answer["msg"]
+    assert sandbox.price("BTC/USDT") == 50_000.0
+
+
+def test_a_bad_body_or_latency_is_a_400_not_a_500(sandbox):
+    from urllib.error import HTTPError
+    from urllib.request import Request, urlopen
+
+    for body in (b"{not json", b"[1, 2]"):
+        request = Request(sandbox.url + "/_sandbox/price", data=body, method="POST",
+                          headers={"Content-Type": "application/json"})
+        with pytest.raises(HTTPError) as caught:
+            urlopen(request, timeout=10)
+        assert caught.value.code == 400
+    status, answer = _get(sandbox.url, "/_sandbox/fault", "POST", {"latency_ms": "slow"})
+    assert status == 400 and "latency 'slow'" in answer["msg"] and sandbox.faults.latency_ms == 0

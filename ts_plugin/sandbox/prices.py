@@ -5,6 +5,8 @@ from __future__ import annotations
 import bisect
 import threading
 
+from ts_plugin.sandbox.inputs import valid_price
+
 
 class PriceBook:
     """Current price per symbol plus every change (time in ms, price), for candles and matching."""
@@ -12,7 +14,7 @@ class PriceBook:
     def __init__(self, initial: dict[str, float], start_ms: int) -> None:
         self._lock = threading.Lock()
         self._history: dict[str, tuple[list[int], list[float]]] = {
-            symbol: ([start_ms], [price]) for symbol, price in initial.items()
+            symbol: ([start_ms], [valid_price(price)]) for symbol, price in initial.items()
         }
 
     def symbols(self) -> list[str]:
@@ -23,8 +25,8 @@ class PriceBook:
             return self._history[symbol][1][-1]
 
     def set(self, symbol: str, price: float, at_ms: int) -> None:
-        if not price > 0:
-            raise ValueError(f"price must be positive, got {price}")
+        """Record a change; a non-positive or non-finite price is refused (the book would match it)."""
+        price = valid_price(price)
         with self._lock:
             times, prices = self._history[symbol]
             if at_ms < times[-1]:

@@ -1,7 +1,8 @@
 """The sandbox's HTTP server: Binance's spot REST paths, USD-M futures paths for pairs written with a
 settle currency (``BTC/USDT:USDT``, see ``futures_api``), plus a control API under ``/_sandbox/``.
 
-It binds to loopback only (anything else is refused before a socket is opened), picks a free port
+It binds to loopback only (anything else is refused before a socket is opened, checked again at
+``start`` so a host changed after construction cannot slip through), picks a free port
 when given 0, and ``start`` returns only once it answers. Signatures are not checked; private
 endpoints need the ``X-MBX-APIKEY`` header like Binance.
 """
@@ -20,6 +21,7 @@ from urllib.parse import parse_qsl, urlparse
 from urllib.request import urlopen
 
 from ts_plugin.sandbox.faults import FaultPlan
+from ts_plugin.sandbox.inputs import valid_latency, valid_pair, valid_price
 from ts_plugin.sandbox.futures import FuturesBook
 from ts_plugin.sandbox.futures_api import FuturesApi
 from ts_plugin.sandbox.futures_markets import is_futures_pair
@@ -104,7 +106,7 @@ class SandboxExchange:
         futures_markets: dict[str, Market] = {}
         initial: dict[str, float] = {}
         for pair, price in prices.items():
-            market = parse_pair(pair, price)
+            market = parse_pair(valid_pair(pair), valid_price(price))
             (futures_markets if is_futures_pair(pair) else self.markets)[market.symbol] = market
             initial[market.symbol] = price
         self.prices = PriceBook(initial, started)
@@ -134,6 +136,7 @@ class SandboxExchange:
         return f"http://{host}:{self.port}"
 
     def start(self) -> "SandboxExchange":
+        ensure_loopback(self.host)  # again: ``host`` is a plain attribute and may have been changed
         handler = type("Handler", (_Handler,), {"sandbox": self})
         server_class = ThreadingHTTPServer
         if ":" in self.host:  # ::1 needs an IPv6 socket; the stdlib server is IPv4 by default
@@ -249,11 +252,12 @@ class SandboxExchange:
 
     def _control(self, method: str, path: str, params: dict[str, Any]) -> Any:
         if path == "/_sandbox/price" and method == "POST":
-            self.set_price(params["pair"], float(params["price"]))
-            return {"pair": params["pair"], "price": self.price(params["pair"])}
+            pair, price = self._pair_and_price(params)
+            self.set_price(pair, price)
+            return {"pair": pair, "price": self.price(pair)}
         if path == "/_sandbox/fault" and method == "POST":
             if "latency_ms" in params:
-                self.faults.latency_ms = float(params["latency_ms"])
+                self.faults.latency_ms = _bad_input(valid_latency, params["latency_ms"])
             if "endpoint" in params:
                 self.faults.add(params["endpoint"], params.get("fault") or {})
             return {"ok": True}
@@ -271,6 +275,18 @@ class SandboxExchange:
         if path == "/_sandbox/requests" and method == "GET":
             return [f"{m} {p}" for m, p in self.requests]
         raise ApiError(404, -1000, f"unknown control endpoint {method} {path}")
+
+    def _pair_and_price(self, params: dict[str, Any]) -> tuple[str, float]:
+        """The control API's price change, every bad input a 400 that says what is expected."""
+        missing = [name for name in ("pair", "price") if name not in params]
+        if missing:
+            raise ApiError(400, -1102, f"missing {' and '.join(missing)}: expected {{\"pair\": ..., \"price\": ...}}")
+        pair, price = params["pair"], _bad_input(valid_price, params["price"])
+        if not isinstance(pair, str) or symbol_of(pair) not in self.prices.symbols():
+            known = [m.pair for m in self.markets.values()]
+            known += [f"{m.pair}:{m.quote}" for m in self.futures.markets.values()]
+            raise ApiError(400, -1121, f"unknown pair {pair!r}: the sandbox has {', '.join(sorted(known))}")
+        return pair, price
 
     def _ticker(self, symbol: str) -> dict:
         if symbol not in self.markets:
@@ -306,6 +322,14 @@ class SandboxExchange:
         return self.prices.candles(symbol, interval, start, end, min(int(params.get("limit", 500)), 1000))
 
 
+def _bad_input(check: Any, value: Any) -> Any:
+    """``check(value)``, a ValueError answered as HTTP 400 with its message."""
+    try:
+        return check(value)
+    except ValueError as error:
+        raise ApiError(400, -1100, str(error)) from None
+
+
 class _Handler(BaseHTTPRequestHandler):
     sandbox: SandboxExchange
     protocol_version = "HTTP/1.1"
@@ -317,13 +341,9 @@ class _Handler(BaseHTTPRequestHandler):
         parsed = urlparse(self.path)
         params: dict[str, Any] = dict(parse_qsl(parsed.query))
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            body = self.rfile.read(length).decode()
-            if self.headers.get("Content-Type", "").startswith("application/json"):
-                params.update(json.loads(body or "{}"))
-            else:
-                params.update(parse_qsl(body))
+        body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
         try:
+            params.update(self._body(body))
             status, payload = 200, self.sandbox.handle(method, parsed.path, params,
                                                        self.headers.get("X-MBX-APIKEY"))
         except ApiError as error:
@@ -337,6 +357,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _body(self, body: str) -> dict[str, Any]:
+        if not self.headers.get("Content-Type", "").startswith("application/json"):
+            return dict(parse_qsl(body))
+        try:
+            decoded = json.loads(body or "{}")
+        except json.JSONDecodeError as error:
+            raise ApiError(400, -1100, f"body is not JSON: {error}") from None
+        if not isinstance(decoded, dict):
+            raise ApiError(400, -1100, "body must be a JSON object")
+        return decoded
 
     def do_GET(self) -> None:
         self._dispatch("GET")

@@ -49,6 +49,7 @@ class SandboxProxy:
         return f"http://{self.host}:{self._server.server_address[1]}"
 
     def start(self) -> "SandboxProxy":
+        ensure_loopback(self.host)  # again: ``host`` is a plain attribute and may have been changed
         proxy = self
         handler_class = type("Handler", (_Handler,), {"sandbox": self.sandbox})
 
