@@ -87,6 +87,8 @@ def render(report: dict) -> str:
         f"| orphaned stop orders / loosenings (exchange, stored) / open trades without exactly one named live stop | "
         f"{len(report['orphans'])} / {len(report['exchange_loosenings'])}, {len(report['stored_loosenings'])} / "
         f"{len(report['current_stop_mismatches']) + (0 if report['settled'] else 1)} |",
+        f"| stored states rebuilt (none was missing or corrupt) / stored exchange stops dropped | "
+        f"{len(report['rebuilt_states'])} / {len(report['stored_exchange_stop_dropped'])} |",
         f"| events | {', '.join(f'{k} {v}' for k, v in report['events'].items())} |",
         f"| result | {result} |",
         "",

@@ -224,19 +224,26 @@ class StateLog:
             seen.append((time.time() if at is None else at, state))
 
     def loosenings(self) -> list[str]:
-        """Every step in which a trade's stored stop (``stop``) or exchange stop (``exchange_stop``)
-        moved against the trade, or went from a value back to none."""
+        """Every step in which a trade's stored stop (``stop``) moved against the trade or went from a
+        value back to none, or its stored exchange stop (``exchange_stop``) moved against the trade."""
+        return self._steps(lambda key, last, value, short: value is not None and (
+            value > last * (1 + 1e-9) if short else value < last * (1 - 1e-9)) or (key == "stop" and value is None))
+
+    def dropped(self) -> list[str]:
+        """Every step in which a trade's stored ``exchange_stop`` went from a value back to none (the
+        plugin forgot the exchange stop it placed: a rebuilt state, for example)."""
+        return self._steps(lambda key, last, value, short: key == "exchange_stop" and value is None)
+
+    def _steps(self, wrong) -> list[str]:
         found = []
         for trade_id, samples in sorted(self.history.items()):
             for key in ("stop", "exchange_stop"):
                 last = None
                 for at, state in samples:
                     value = state.get(key)
-                    short = state.get("side") == "short"
-                    if last is not None and (value is None or (value > last * (1 + 1e-9) if short
-                                                               else value < last * (1 - 1e-9))):
+                    if last is not None and wrong(key, last, value, state.get("side") == "short"):
                         found.append(f"trade {trade_id}: {key} {last} -> {value} (phase {state.get('phase')}, "
-                                     f"seen {time.strftime('%H:%M:%S', time.gmtime(at))})")
+                                     f"seen {time.strftime('%H:%M:%S', time.gmtime(at))} UTC)")
                     if value is not None:
                         last = value
         return found
@@ -275,8 +282,8 @@ SETTINGS = {
 }
 HARD_STOP = -0.03  # config override of the strategy's -5 %: positions that never activate turn over too
 # Faults, at seconds of the price path. -2011 targets: the live stop of a trade that is ACTIVE and
-# whose exchange stop has moved; every cancel of that one order answers -2011 while it stays live,
-# until the price reaches it and it fills.
+# whose exchange stop has moved once; every cancel of that one order answers -2011 while it stays
+# live, until the price reaches it and it fills.
 LATENCY = [(0, 30), (40, 250), (60, 30)]  # ms added to every request from then on
 # A burst as long as ``retry_attempts`` makes a call fail; the last one fails three calls in a row
 # and opens the circuit. Every endpoint (``*``) gets only two: freqtrade's own retrier sleeps 1 s,
@@ -287,8 +294,10 @@ RATE_LIMIT_BURSTS = [
     (65, "*", {"kind": "http", "status": 429, "times": 2}),
     (120, "POST /api/v3/order", {"kind": "http", "status": 429, "times": 6, "when": {"type": "STOP_LOSS_LIMIT"}}),
 ]
-UNKNOWN_ORDER_WINDOWS = [(5, 80, 4), (100, 140, 2)]  # (from s, to s, targets at most) of the path
-KILL_AT = 90  # s of the path: kill -9, restart on the same database
+# (from s, to s, targets at most) of the path; a target is a stop close to the price (within 1.2 %)
+# that the bot's stop has already passed, so its cancel comes soon and its fill is likely.
+UNKNOWN_ORDER_WINDOWS = [(5, 65, 4), (112, 140, 2)]
+KILL_AT = 100  # s of the path: kill -9, restart on the same database
 
 
 def symbol(pair: str) -> str:
@@ -431,7 +440,8 @@ class SoakRun:
                 if (trade["pair"] in targeted or trade["trade_id"] in targeted or state.get("phase") != "ACTIVE"
                         or not state.get("exchange_moves") or len(stops) != 1
                         or str(stops[0]["orderId"]) != str(state.get("exchange_stop_id"))
-                        or self.sandbox.price(trade["pair"]) > float(stops[0]["stopPrice"]) * 1.012):
+                        or self.sandbox.price(trade["pair"]) > float(stops[0]["stopPrice"]) * 1.012
+                        or (state.get("stop") or 0) < float(stops[0]["stopPrice"]) * 1.001):
                     continue
                 order_id = stops[0]["orderId"]
                 self.sandbox.faults.add("DELETE /api/v3/order", {
@@ -594,6 +604,9 @@ class SoakRun:
             "orphans": orphans, "current_stop_mismatches": current_mismatch,
             "live_stops_per_open_trade": stops_per_open,
             "exchange_loosenings": exchange_loose, "stored_loosenings": self.states.loosenings(),
+            "stored_exchange_stop_dropped": self.states.dropped(),
+            "rebuilt_states": [line[:300] for line in log_text.splitlines()
+                               if " - ts_plugin - " in line and "rebuilt from the trade" in line],
             "unknown_order_targets": self.targets,
             "unknown_order_targets_filled": sum(t["final_status"] == "FILLED" and t["answered_2011"] > 0
                                                 for t in self.targets),
@@ -626,6 +639,11 @@ def problems(report: dict, unprotected_bound_s: float) -> list[str]:
         found.append(f"stop orders placed below the position's previous one: {report['exchange_loosenings']}")
     if report["stored_loosenings"]:
         found.append(f"stored stop or exchange stop loosened: {report['stored_loosenings']}")
+    if report["rebuilt_states"]:
+        found.append(f"{len(report['rebuilt_states'])} stored states rebuilt although none was missing or "
+                     f"corrupt: {report['rebuilt_states'][:4]}")
+    if report["stored_exchange_stop_dropped"]:
+        found.append(f"stored exchange stop dropped: {report['stored_exchange_stop_dropped']}")
     if report["unprotected_total_s"] > unprotected_bound_s:
         worst = sorted(report["unprotected_trades"], key=lambda t: -t["unprotected_s"])[:5]
         found.append(f"positions spent {report['unprotected_total_s']} s without a live exchange stop beyond the "
