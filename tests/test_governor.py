@@ -377,3 +377,17 @@ def test_an_exchange_stop_left_behind_by_an_emergency_gap_raises_one_warning_per
         _replace(exchange, 99.0)
         clock.now += SETTINGS.min_update_interval_s
     assert len(_warnings(caplog, "stays behind")) == 2  # a new episode alarms again
+
+
+def test_only_the_order_just_placed_matches_a_lost_placement():
+    from ts_plugin.exchange.placement import Placement, find_placed
+
+    lost = Placement("BTC/USDT", "sell", 1.0, 96.0, started_at=1_000.0)
+    stop_of = lambda o: float(o["stopPrice"])  # noqa: E731
+    at = 1_000_000.0
+    others = [_placed("known", 96.0, at), _placed("old", 96.0, at - 60_000),
+              {**_placed("buy", 96.0, at), "side": "buy"}, {**_placed("half", 96.0, at), "amount": 0.5},
+              _placed("far", 97.0, at), _placed("eth", 96.0, at, pair="ETH/USDT")]
+    assert find_placed(lost, others, {"known"}, stop_of) is None
+    rounded = {**_placed("it", 96.004, at + 150), "amount": 0.9999}  # precision rounding
+    assert find_placed(lost, others + [rounded], {"known"}, stop_of)["id"] == "it"

@@ -1,6 +1,15 @@
-"""Orphan classification: current, orphaned, foreign stop orders and unprotected trades."""
+"""Orphan classification (pure) and the reconciliation pass: who is unprotected, alarms per trade."""
 
+from types import SimpleNamespace
+
+import pytest
+from freqtrade.exceptions import TemporaryError
+
+from tests.test_governor import SETTINGS, Clock, StandInExchange
+from ts_plugin.events import EventLog
+from ts_plugin.exchange.governor import StopGovernor
 from ts_plugin.exchange.reconcile import classify
+from ts_plugin.exchange.reconciler import Reconciler
 
 
 def _stop(order_id, pair="BTC/USDT"):
@@ -50,17 +59,6 @@ def test_a_recorded_id_freqtrade_knows_is_never_adopted():
 
 
 # ----- issue 6 D.11 / D.14: who is unprotected, and alarms per trade -------------------------------
-
-from types import SimpleNamespace  # noqa: E402
-
-import pytest  # noqa: E402
-from freqtrade.exceptions import TemporaryError  # noqa: E402
-
-from tests.test_governor import SETTINGS, Clock, StandInExchange  # noqa: E402
-from ts_plugin.events import EventLog  # noqa: E402
-from ts_plugin.exchange.governor import StopGovernor  # noqa: E402
-from ts_plugin.exchange.reconciler import Reconciler  # noqa: E402
-
 
 class Trades:
     """The governor's ledger and freqtrade's open trades, as the reconciliation sees them."""
@@ -172,3 +170,17 @@ def test_a_lost_answer_found_only_by_the_reconciliation_is_adopted(passes, caplo
     assert [o["id"] for o in trade.orders] == ["lost-3"]  # freqtrade holds its record again
     assert _alarms(caplog) == [] and "foreign" not in caplog.text
     assert passes.governor.counters["lost_answers_adopted"] == 1
+
+
+def test_live_a_stop_that_filled_is_found_by_asking_the_exchange(caplog):
+    exchange, trades, clock = StandInExchange(), Trades(), Clock()
+    governor = StopGovernor(exchange, SETTINGS, trades, EventLog(verbose=True), wall_clock=clock,
+                            monotonic=clock, sleep=lambda s: None)
+    governor.install()
+    reconciler = Reconciler(governor, dry_run=False, bot_created_stops=lambda pairs: {("BTC/USDT", "s1")})
+    trades.add(1, "s1")  # not among the exchange's open orders any more ...
+    exchange.fetch_answers = [{"id": "s1", "status": "closed"}] * 2  # ... because it filled
+    for _ in range(2):
+        clock.now += SETTINGS.orphan_check_interval_s
+        reconciler.run(trades.open, ["BTC/USDT"], clock.now)
+    assert _alarms(caplog) == [] and ("fetch", "s1") in exchange.calls

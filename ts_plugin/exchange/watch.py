@@ -10,7 +10,7 @@ the trade is no longer open; a guard about an order is keyed by that order.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable
+from typing import Any, Callable
 
 from ts_plugin.exchange.placement import Placement
 
@@ -62,12 +62,9 @@ class Watches:
         """The episode is over: the next one alarms again."""
         self._raised.discard((key, kind))
 
-    def raised(self, kind: str) -> list[TradeKey]:
-        return sorted((key for key, k in self._raised if k == kind), key=repr)
-
-    def forget_all_but(self, open_keys: set[Hashable]) -> None:
+    def forget_all_but(self, open_keys: set[TradeKey]) -> None:
         """Drop what belongs to trades that are no longer open."""
-        open_ids = {trade_id for _, trade_id in open_keys}  # type: ignore[misc]
+        open_ids = {trade_id for _, trade_id in open_keys}
         self.trades = {k: w for k, w in self.trades.items() if k in open_keys}
         self.blockers = {k: t for k, t in self.blockers.items() if t in open_ids}
         self._raised = {(k, kind) for k, kind in self._raised if k in open_keys}
