@@ -61,7 +61,8 @@ def test_a_new_stop_whose_answer_was_lost_is_adopted_and_keeps_trailing(sandbox,
 
     sandbox.set_price(PAIR, entry * 1.06)  # and the exchange stop trails on from it
     moved = wait_until(lambda: stop_near(sandbox, entry * 1.06 * 0.995), 60, "a move after the lost answer")
-    assert open_stop_records(bot, trade_id) == [str(moved["orderId"])]
+    wait_until(lambda: open_stop_records(bot, trade_id) == [str(moved["orderId"])], 30,
+               "freqtrade's record of the moved stop")
     log = bot.log_text()
     assert "foreign stop order" not in log and "insufficient" not in log.lower()
     assert alarms(bot, NO_STOP_ALARM) == [] and "Traceback" not in log
