@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -35,6 +37,11 @@ def measure(command: str) -> dict | None:
     WORK.mkdir(parents=True)
     report = soak.run_soak(WORK, SHARED)
     report["machine"], report["command"] = facts(), command
+    try:
+        report["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                          text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        report["commit"] = None
     report["settings"] = {"smart_trailing": soak.SETTINGS, "hard_stop": soak.HARD_STOP,
                           "first_stop_grace_s": soak.FIRST_STOP_GRACE_S,
                           "replacement_grace_s": soak.REPLACEMENT_GRACE_S,
@@ -49,13 +56,15 @@ def render(report: dict) -> str:
     settings = report["settings"]
     exits = ", ".join(f"{reason} {count}" for reason, count in report["exits"].items())
     per_pair = ", ".join(f"{pair.split('/')[0]} {count}" for pair, count in report["trades_per_pair"].items())
-    result = "pass" if not report["problems"] else "FAIL: " + " / ".join(report["problems"])
+    result = "pass" if not report["problems"] else f"FAIL: {len(report['problems'])} finding(s), below"
     lines = [
         HEADING,
         "",
-        f"Measured {machine['date']} with `{report['command']}` on {machine['cpu']} (nproc and the CPU "
-        f"model from /proc/cpuinfo), {machine['memory']} RAM, Python {machine['python']}, freqtrade "
-        f"{machine['freqtrade']}, ccxt {machine['ccxt']}. The same run as `make soak` "
+        f"Measured {machine['date']} with `{report['command']}` on {machine['cpu']} (CPU model from "
+        f"/proc/cpuinfo x nproc), {machine['memory']} RAM, Python {machine['python']}, freqtrade "
+        f"{machine['freqtrade']}, ccxt {machine['ccxt']}"
+        + (f", code at commit {report['commit']}" if report.get("commit") else "")
+        + ". The same run as `make soak` "
         "(`tests/e2e/test_soak.py`, scenario in `tests/e2e/soak.py`).",
         "",
         f"A live spot bot (stop on exchange, not dry-run, real ccxt through the HTTPS proxy) on the sandbox; "
@@ -93,6 +102,9 @@ def render(report: dict) -> str:
         f"| result | {result} |",
         "",
     ]
+    lines += [f"- {problem if len(problem) < 600 else problem[:600] + ' ...'}" for problem in report["problems"]]
+    if report["problems"]:
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -118,9 +130,12 @@ def with_section(text: str, section: str | None, previous: str = "") -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--write", action="store_true", help="put the figures into BENCHMARKS.md")
+    parser.add_argument("--report", type=Path, help="render this soak.json (written by this script) again "
+                                                    "instead of running the soak")
     options = parser.parse_args(argv)
+    logging.getLogger("ft_rest_client").setLevel(logging.ERROR)  # the restart's refused connections
     command = " ".join([".venv/bin/python -m benchmarks.soak", *(argv if argv is not None else sys.argv[1:])])
-    report = measure(command)
+    report = json.loads(options.report.read_text()) if options.report else measure(command)
     if report is None:
         return 0
     section = render(report)

@@ -238,10 +238,11 @@ class StateLog:
         found = []
         for trade_id, samples in sorted(self.history.items()):
             for key in ("stop", "exchange_stop"):
-                last = None
+                last, reported = None, None
                 for at, state in samples:
                     value = state.get(key)
-                    if last is not None and wrong(key, last, value, state.get("side") == "short"):
+                    if last is not None and (value, last) != reported and wrong(key, last, value, state.get("side") == "short"):
+                        reported = (value, last)  # the same step seen again in a later sample: once
                         found.append(f"trade {trade_id}: {key} {last} -> {value} (phase {state.get('phase')}, "
                                      f"seen {time.strftime('%H:%M:%S', time.gmtime(at))} UTC)")
                     if value is not None:
