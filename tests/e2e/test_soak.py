@@ -39,4 +39,8 @@ def test_soak_live_spot_real_candles_faults_and_a_kill(tmp_path):
     report = soak.run_soak(tmp_path, SHARED_DATA)
     print(f"\nsoak report: {tmp_path / 'soak.json'}")
     print(json.dumps({k: v for k, v in report.items() if k not in ("per_trade", "timeline")}, indent=1))
+    print("trade pair open_s exit first_stop_s replacements(max_s) bot_down_s unprotected_s")
+    for t in report["per_trade"]:
+        print(f"{t['trade_id']} {t['pair']} {t['open_s']} {t['exit_reason']} {t['first_stop_s']} "
+              f"{t['replacements']}({t['replacement_max_s']}) {t['bot_down_s']} {t['unprotected_s']}")
     assert not report["problems"], "soak found:\n- " + "\n- ".join(report["problems"])
