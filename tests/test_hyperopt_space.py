@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from freqtrade.exceptions import OperationalException
 from hypothesis import given, settings, strategies as st
 
 from tests.conftest import ROOT
@@ -197,7 +198,7 @@ def _strategy(runmode, spaces=None, params=None, settings=None):
             smart_trailing_params = params
 
         def __init__(self, config):
-            super().__init__(config)
+            super().__init__(config)  # the mixin fits the parameters
             self.lines = fit_parameters(self, parse_config(merge_settings(self.smart_trailing)))
 
     assert issubclass(Fitted, IStrategy)
@@ -238,17 +239,17 @@ def test_an_empty_range_is_not_sampled_and_reports_the_setting():
 
 
 def test_params_file_values_that_break_the_settings_refuse_start_up():
-    with pytest.raises(ConfigError, match=r"ts_trail_distance = 0.003 \(fitted range 0.005-0.03\)"):
+    with pytest.raises(OperationalException, match=r"ts_trail_distance = 0.003 \(fitted range 0.005-0.03\)"):
         _strategy("backtest", params={DISTANCE: 0.003})
 
 
 def test_params_file_values_that_are_not_numbers_refuse_start_up():
-    with pytest.raises(ConfigError, match=r"smart_trailing.ts_activation_profit = '0.02'.*a finite number"):
+    with pytest.raises(OperationalException, match=r"smart_trailing.ts_activation_profit = '0.02'.*a finite number"):
         _strategy("backtest", params={ACTIVATION: "0.02"})
 
 
 def test_params_file_values_that_break_the_settings_refuse_a_hyperopt_of_other_spaces():
-    with pytest.raises(ConfigError, match="ts_trail_distance = 0.003"):
+    with pytest.raises(OperationalException, match="ts_trail_distance = 0.003"):
         _strategy("hyperopt", spaces=["buy"], params={DISTANCE: 0.003})
 
 
@@ -293,16 +294,12 @@ class FittedSample(SmartTrailingSample):
 '''
 
 
-PICKLE_BUG = (
-    "freqtrade's HyperOptimizer.hyperopt_pickle_magic walks the strategy's __bases__ up to IStrategy and "
-    "registers each module for pickling by value; SmartTrailingMixin derives from object, so 'builtins' is "
-    "registered and sending the task to a worker fails (RecursionError). Any -j > 1, including the default "
-    "-j -1 on a multi-core machine, crashes; SmartTrailingSample alone shows it. Fix belongs in mixin.py."
-)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("jobs", [1, pytest.param(2, marks=pytest.mark.xfail(strict=True, reason=PICKLE_BUG))])
+# -j 2: hyperopt's workers receive the strategy pickled; freqtrade registers every base class's module
+# up to IStrategy for pickling by value, which failed while the mixin derived from object.
+@pytest.mark.parametrize("jobs", [1, 2])
 def test_every_hyperopt_epoch_runs_the_values_it_reports(synthetic_datadir, exchange_overrides, tmp_path, jobs):
     from ts_plugin.demo import DEFAULT_CONFIG, pairs_in
 

@@ -171,8 +171,16 @@ def test_the_wrong_base_order_is_refused_when_the_class_is_defined():
 
     from ts_plugin import SmartTrailingMixin
 
-    with pytest.raises(WiringError, match=r"class Wrong\(SmartTrailingMixin, IStrategy\)"):
+    with pytest.raises(TypeError, match="consistent method resolution"):
         class Wrong(IStrategy, SmartTrailingMixin):
+            pass
+
+    class Base(IStrategy):
+        def custom_stoploss(self, *args, **kwargs):
+            return None
+
+    with pytest.raises(WiringError, match=r"class Wrong\(SmartTrailingMixin, Base\)"):
+        class Wrong(Base, SmartTrailingMixin):  # noqa: F811
             pass
 
 
@@ -210,12 +218,13 @@ class WithSuper(NoSuper):
 
 
 @pytest.mark.parametrize("cls", [NoSuper, WithSuper])
-def test_overrides_without_super_cannot_switch_the_plugin_off(db, cls, caplog):
+def test_overrides_without_super_cannot_switch_the_plugin_off(db, cls, caplog, tmp_path):
     strategy = make_strategy(cls)
+    strategy.config["user_data_dir"] = tmp_path  # where the health view goes
     strategy.ft_bot_start()
     trade = started(strategy)
     strategy.bot_loop_start(current_time=OPENED)
-    assert strategy._ts_health_at is not None  # the plugin's loop part ran
+    assert (tmp_path / "smart_trailing_health.json").exists()  # the plugin's loop part ran
     assert strategy._ts_events.counts["CREATED"] == 1 and strategy.trailing_summary()["rebuilt"] == 0
     tick(strategy, trade, 52000, 45)
     assert trade.stop_loss == pytest.approx(51740)  # the trailing stop runs

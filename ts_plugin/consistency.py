@@ -15,8 +15,9 @@ from ts_plugin.state import Phase, TrailState
 # Stored entry vs the trade: the trade's average entry moves with position adjustments, so the
 # stored entry must lie within the range of the trade's filled entry prices, widened by this.
 ENTRY_TOLERANCE = 0.005
-# A stored stop may sit this much (ratio) looser than freqtrade's before it counts as a contradiction:
-# freqtrade keeps the stop as a distance from a rate, so the round trip carries float noise.
+# A stored stop may sit this much (ratio), or one price tick, looser than freqtrade's before it counts
+# as a contradiction: freqtrade keeps the stop as a distance from a rate (float noise) and rounds it
+# to the pair's tick, towards the price.
 STOP_TOLERANCE = 1e-6
 
 
@@ -30,6 +31,7 @@ class TradeFacts:
     entry_prices: tuple[float, ...]  # prices of the filled entry orders (empty when unknown)
     stop_loss: float | None
     stop_moved: bool  # freqtrade's is_stop_loss_trailing: the stop left its initial hard level
+    price_step: float = 0.0  # the pair's price tick: freqtrade rounds the stop it holds to it
 
 
 def contradiction(state: TrailState, facts: TradeFacts) -> str | None:
@@ -47,7 +49,7 @@ def contradiction(state: TrailState, facts: TradeFacts) -> str | None:
     if facts.stop_moved and held is not None and held > 0:
         if state.stop is None:
             return f"no stored stop but the trade's stop was moved to {held:g}"
-        slack = held * STOP_TOLERANCE
+        slack = max(held * STOP_TOLERANCE, facts.price_step)
         looser = state.stop > held + slack if state.is_short else state.stop < held - slack
         if looser:
             return f"stored stop {state.stop:g} looser than the trade's stop {held:g}"

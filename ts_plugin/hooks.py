@@ -8,8 +8,8 @@ plugin's part once (the outermost call), then the strategy's own code; a ``super
 code reaches the mixin, which sees it is already inside and does not run the plugin's part again.
 
 ``custom_stoploss``: the strategy's value and the plugin's are combined, the tighter one wins.
-The wrong base order (``class S(IStrategy, SmartTrailingMixin)``) cannot be repaired here (freqtrade's
-own methods would shadow every one of the mixin's): it is refused when the class is defined.
+A base listed before the mixin (``class S(MyBase, SmartTrailingMixin)``) cannot be repaired here (its
+methods would shadow the mixin's): it is refused when the class is defined.
 """
 
 from __future__ import annotations
@@ -29,15 +29,17 @@ class WiringError(TypeError):
 
 
 def check_base_order(cls: type, mixin: type) -> None:
-    """Refuse a class whose MRO puts freqtrade's IStrategy before the mixin."""
-    from freqtrade.strategy import IStrategy
-
+    """Refuse a class whose MRO puts another strategy base before the mixin: that base's callbacks
+    would shadow the plugin's and are not wrapped (IStrategy itself is a base of the mixin, so
+    ``class S(IStrategy, SmartTrailingMixin)`` already fails in Python's MRO check)."""
     mro = cls.__mro__
-    if IStrategy in mro and mro.index(IStrategy) < mro.index(mixin):
+    ahead = [base for base in mro[1:mro.index(mixin)] if not issubclass(base, mixin)]
+    if ahead:
+        names = ", ".join(base.__name__ for base in ahead)
         raise WiringError(
-            f"{cls.__name__}: {mixin.__name__} must come before IStrategy in the class bases, "
-            f"otherwise freqtrade's own methods shadow the plugin and no trailing stop runs. "
-            f"Write: class {cls.__name__}({mixin.__name__}, IStrategy)"
+            f"{cls.__name__}: {mixin.__name__} must come first in the class bases ({names} "
+            f"comes before it), otherwise their methods shadow the plugin and the trailing stop "
+            f"may not run. Write: class {cls.__name__}({mixin.__name__}, {ahead[0].__name__})"
         )
 
 

@@ -19,13 +19,15 @@ from typing import Any
 from freqtrade.enums import RunMode
 from freqtrade.exceptions import OperationalException
 from freqtrade.exchange import timeframe_to_seconds
-from freqtrade.strategy import DecimalParameter, stoploss_from_absolute
+from freqtrade.exchange.exchange_utils import TICK_SIZE
+from freqtrade.strategy import DecimalParameter, IStrategy, stoploss_from_absolute
 from pandas import DataFrame
 
 from ts_plugin import hooks, machine
 from ts_plugin.consistency import STOP_TOLERANCE, TradeFacts, contradiction
 from ts_plugin.config import CONFIG_SECTION, ConfigError, TrailingConfig, merge_settings, parse_config
 from ts_plugin.events import EventLog, EventName
+from ts_plugin.hyperopt_space import fit_parameters
 from ts_plugin.indicators import MomentumSeries, add_momentum_columns, momentum_series
 from ts_plugin.state import Phase, StateError, TrailState
 from ts_plugin.store import StateStore
@@ -46,14 +48,28 @@ _PARAM_TARGETS = {
 }
 
 
-class SmartTrailingMixin:
-    """Smart trailing stop for any freqtrade strategy; state per trade in custom data ``smart_trailing``."""
+def price_step(trade: Any) -> float:
+    """The trade's price tick (0 when unknown), from the precision freqtrade stored on it."""
+    precision = getattr(trade, "price_precision", None)
+    if not precision:
+        return 0.0
+    if getattr(trade, "precision_mode_price", None) == TICK_SIZE:
+        return float(precision)
+    return 10.0 ** -float(precision)
+
+
+class SmartTrailingMixin(IStrategy):
+    """Smart trailing stop for any freqtrade strategy; state per trade in custom data ``smart_trailing``.
+
+    A subclass of IStrategy itself: a strategy that lists IStrategy before the mixin cannot even be
+    defined, and hyperopt's workers can pickle the strategy (freqtrade walks the bases up to IStrategy).
+    """
 
     use_custom_stoploss = True
     # Strategy-level defaults; a ``smart_trailing`` section in config.json wins key by key.
     smart_trailing: dict[str, Any] = {}
 
-    # Ranges keep every combination valid: the breakeven trigger stays below any activation profit.
+    # The outer ranges; each instance fits them to its settings (hyperopt_space.fit_parameters).
     ts_activation_profit = DecimalParameter(
         0.010, 0.050, decimals=3, default=0.015, space=HYPEROPT_SPACE, optimize=True, load=True
     )
@@ -67,9 +83,11 @@ class SmartTrailingMixin:
     def __init__(self, config: dict) -> None:
         super().__init__(config)  # type: ignore[call-arg]
         self._ts_check_strategy()
-        settings = merge_settings(self.smart_trailing, config.get(CONFIG_SECTION))
         try:
+            settings = merge_settings(self.smart_trailing, config.get(CONFIG_SECTION))
             self._ts_base_config = parse_config(settings)
+            for line in fit_parameters(self, self._ts_base_config):
+                logger.info("smart_trailing: %s", line)
         except ConfigError as exc:
             raise OperationalException(str(exc)) from None
         self._ts_settings = settings
@@ -410,6 +428,7 @@ class SmartTrailingMixin:
             entry_prices=entry_prices,
             stop_loss=float(stop) if stop else None,
             stop_moved=bool(getattr(trade, "is_stop_loss_trailing", False)),
+            price_step=price_step(trade),
         )
 
     def _ts_rebuild(self, trade: Any, now: float, rebuilds: int) -> TrailState:
