@@ -259,3 +259,22 @@ def test_a_strategy_custom_stoploss_that_raises_leaves_the_plugins_stop(db, capl
     with caplog.at_level(logging.ERROR):
         tick(strategy, trade, 52000, 45)
     assert trade.stop_loss == pytest.approx(51740) and "Raises.custom_stoploss failed" in caplog.text
+
+
+def test_a_5x_futures_short_trails_on_price_not_on_leverage(db):
+    """Ratios are of price: a 5x short trails 0.5 % above its lowest price, and freqtrade holds that."""
+    from freqtrade.enums import TradingMode
+
+    strategy = make_strategy()
+    trade = add_trade(100.0, is_short=True)
+    trade.leverage, trade.trading_mode = 5.0, TradingMode.FUTURES
+    trade.adjust_stop_loss(100.0, -0.05, initial=True, allow_refresh=True)
+    add_entry_order(trade, 100.0, trade.amount)
+    strategy.order_filled(pair=trade.pair, trade=trade, order=Fill(trade.entry_side, trade.amount, 100.0),
+                          current_time=OPENED)
+    tick(strategy, trade, 98.0, 30)
+    assert trade.stop_loss == pytest.approx(98.0 * 1.005)
+    exits = tick(strategy, trade, 98.6, 35)
+    assert exits and exits[0].exit_type is ExitType.TRAILING_STOP_LOSS
+    state = trade.get_custom_data(CUSTOM_DATA_KEY)
+    assert state["side"] == "short" and state["stop"] == pytest.approx(98.49)
