@@ -95,6 +95,15 @@ def test_injected_faults(sandbox, client):
     assert client.fetch_ticker("BTC/USDT")["last"] == 50_000.0
 
 
+def test_a_lost_answer_places_the_order_and_answers_504(sandbox, client):
+    client.create_order("BTC/USDT", "market", "buy", 0.01)
+    sandbox.faults.add("POST /api/v3/order", {"kind": "lost_answer", "when": {"type": "STOP_LOSS_LIMIT"}})
+    with pytest.raises(ccxt.BaseError):  # ccxt maps 504 / -1007 to a transient error
+        client.create_order("BTC/USDT", "stop_loss_limit", "sell", 0.01, 48_500, {"stopPrice": 49_000})
+    (placed,) = client.fetch_open_orders("BTC/USDT")
+    assert float(placed["stopPrice"]) == 49_000 and placed["side"] == "sell"
+
+
 def test_command_line_scripts_a_running_sandbox(sandbox):
     run = [sys.executable, "-m", "ts_plugin.sandbox"]
     subprocess.run(run + ["price", "--url", sandbox.url, "BTC/USDT", "52000"], check=True, capture_output=True)

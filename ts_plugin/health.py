@@ -27,6 +27,7 @@ def snapshot(strategy: Any, now: float) -> dict[str, Any]:
         "events": dict(strategy._ts_events.counts),
         "rebuilt_states": summary["rebuilt"],
         "tick_errors": summary["tick_errors"],
+        "unusable_rates": summary["unusable_rates"],
         "store_write_failures": summary["store_write_failures"],
     }
     governor = getattr(strategy, "_ts_governor", None)

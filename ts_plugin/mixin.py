@@ -504,6 +504,7 @@ class SmartTrailingMixin(IStrategy):
             "triggered": counts["TRIGGERED"],
             "rebuilt": self._ts_rebuilt,
             "tick_errors": self._ts_tick_errors,
+            "unusable_rates": self._ts_bad_rates,
             "store_write_failures": self._ts_store.write_failures,
             "exits_by_reason": dict(self._ts_exits),
         }

@@ -12,7 +12,6 @@ import pytest
 from tests.e2e.bot import free_port, wait_until
 from tests.e2e.conftest import PAIR, enter
 from tests.e2e.test_live_spot import SETTINGS, stop_near
-from ts_plugin.sandbox.errors import ApiError
 
 pytestmark = pytest.mark.slow
 
@@ -21,18 +20,8 @@ NO_STOP_ALARM = "no live stop order on the exchange"
 
 def lose_next_answer(sandbox, order_type="STOP_LOSS_LIMIT"):
     """The sandbox places the next order of this type, then answers 504 / -1007 as if it timed out."""
-    place, armed = sandbox.book.place, [True]
-
-    def placed_but_answer_lost(params):
-        order = place(params)
-        if armed[0] and str(params.get("type", "")).upper() == order_type:
-            armed[0] = False
-            raise ApiError(504, -1007, "Timeout waiting for response from backend server. "
-                                       "Send status unknown; execution status unknown.")
-        return order
-
-    sandbox.book.place = placed_but_answer_lost
-    return armed
+    sandbox.faults.add("POST /api/v3/order", {"kind": "lost_answer", "when": {"type": order_type}})
+    return lambda: sandbox.faults.hits.get("POST /api/v3/order", 0) == 1
 
 
 def open_stop_records(bot, trade_id):
@@ -51,9 +40,9 @@ def test_a_new_stop_whose_answer_was_lost_is_adopted_and_keeps_trailing(sandbox,
     trade = enter(bot)
     entry, trade_id = trade["open_rate"], trade["trade_id"]
     wait_until(lambda: stop_near(sandbox, entry * 0.95), 60, "the initial stop order")
-    armed = lose_next_answer(sandbox)
+    answer_lost = lose_next_answer(sandbox)
     sandbox.set_price(PAIR, entry * 1.03)  # emergency move: cancel, then a create whose answer is lost
-    new = wait_until(lambda: not armed[0] and stop_near(sandbox, entry * 1.03 * 0.995), 60,
+    new = wait_until(lambda: answer_lost() and stop_near(sandbox, entry * 1.03 * 0.995), 60,
                      "the new stop, placed with its answer lost")
     wait_until(lambda: open_stop_records(bot, trade_id) == [str(new["orderId"])], 30,
                "freqtrade's record of the stop it never got an answer for")

@@ -3,7 +3,9 @@
 A fault is a dict: ``{"kind": "delay", "ms": 300}``, ``{"kind": "timeout", "ms": 15000}``,
 ``{"kind": "http", "status": 503}``, ``{"kind": "http", "status": 429}``,
 ``{"kind": "unknown_order_live"}`` (cancel answers -2011 but the order stays live),
-``{"kind": "not_found"}`` (-2013 on a fetch), ``{"kind": "error", "code": -1021, "msg": "..."}``.
+``{"kind": "not_found"}`` (-2013 on a fetch), ``{"kind": "error", "code": -1021, "msg": "..."}``,
+``{"kind": "lost_answer"}`` (the request is carried out, then answered 504 / -1007 "execution status
+unknown", as when Binance's gateway loses the matching engine's reply).
 Each may carry ``"times": N`` (default 1) and ``"when": {"type": "STOP_LOSS_LIMIT"}`` to hit only
 requests whose parameters match (e.g. the stop placement, not the entry order on the same path). The endpoint key is ``"METHOD /path"``, e.g.
 ``"DELETE /api/v3/order"``; ``"*"`` matches every endpoint. A ``"latency_ms"`` applies to every call.

@@ -182,8 +182,15 @@ class SandboxExchange:
         fault = self.faults.take(f"{method} {path}", params)
         if self.faults.latency_ms:
             time.sleep(self.faults.latency_ms / 1000)
+        if fault is not None and fault.get("kind") == "lost_answer":
+            self._route(method, path, params, api_key)  # done on the exchange; the answer never arrives
+            raise ApiError(504, -1007, "Timeout waiting for response from backend server. "
+                                       "Send status unknown; execution status unknown.")
         if fault is not None:
             self._apply(fault, method, path, params)
+        return self._route(method, path, params, api_key)
+
+    def _route(self, method: str, path: str, params: dict[str, str], api_key: str | None) -> Any:
         route = (method, path)
         symbol = params.get("symbol", "")
         if route == ("GET", "/api/v3/ping"):
