@@ -47,3 +47,16 @@ def market_sandbox(synthetic_datadir, tmp_path_factory):
 @pytest.fixture(scope="session")
 def exchange_overrides(market_sandbox) -> dict:
     return ccxt_overrides(market_sandbox.url)
+
+
+@pytest.fixture
+def db(tmp_path):
+    """A real trade database (SQLite file), opened as a bot process opens it; its path."""
+    from freqtrade.persistence import Trade
+
+    from tests.freqtrade_helpers import open_database
+
+    path = tmp_path / "tradesv3.sqlite"
+    open_database(path)
+    yield path
+    Trade.session.remove()

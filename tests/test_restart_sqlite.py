@@ -9,14 +9,6 @@ from ts_plugin.exchange.wiring import StrategyLedger
 from ts_plugin.store import CUSTOM_DATA_KEY
 
 
-@pytest.fixture
-def db(tmp_path):
-    path = tmp_path / "tradesv3.sqlite"
-    open_database(path)
-    yield path
-    Trade.session.remove()
-
-
 def _start_trade(strategy):
     trade = add_trade(50000.0)
     strategy.order_filled(pair=trade.pair, trade=trade, order=_entry_order(trade),

@@ -15,14 +15,6 @@ from ts_plugin.mixin import CROSSED_EXIT_REASON
 from ts_plugin.store import CUSTOM_DATA_KEY
 
 
-@pytest.fixture
-def db(tmp_path):
-    path = tmp_path / "tradesv3.sqlite"
-    open_database(path)
-    yield path
-    Trade.session.remove()
-
-
 class Fill:
     """What order_filled reads from freqtrade's Order."""
 
