@@ -537,7 +537,8 @@ class SoakRun:
         by_entry = {}
         for trade in trades:
             for order in trade.get("orders", []):
-                if order.get("ft_is_entry"):
+                # /status answers through a schema without ft_is_entry: the entry side says it too
+                if order.get("ft_is_entry") or order.get("ft_order_side") == ("sell" if trade.get("is_short") else "buy"):
                     by_entry[str(order["order_id"])] = trade
         orders = order_timeline(self.sandbox)
         found = positions(orders)
