@@ -554,7 +554,8 @@ class SoakRun:
                 "entry_order": position.entry_id, "open_s": round(((position.closed_ms or end_ms) - position.opened_ms) / 1000, 1),
                 "closed": position.closed_ms is not None, "exit_reason": trade.get("exit_reason"),
                 "exit_order_type": position.exit_type, "stop_orders": len(position.stops),
-                "first_stop_s": round(first.seconds, 3) if first else 0.0,
+                # the wait for the first stop while the bot was up (its downtime is in bot_down_s)
+                "first_stop_s": round(first.seconds - first.bot_down_ms / 1000, 3) if first else 0.0,
                 "replacements": len(kinds["replacement"]),
                 "replacement_max_s": round(max((g.seconds for g in kinds["replacement"]), default=0.0), 3),
                 "replacement_total_s": round(sum(g.seconds for g in kinds["replacement"]), 3),
