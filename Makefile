@@ -4,20 +4,26 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast soak bench clean
+.PHONY: install constraints demo test test-fast soak bench clean
 
-$(STAMP): setup.cfg pyproject.toml
+# The versions the tests ran with are pinned in constraints.txt; setup.cfg's requirements stay loose.
+$(STAMP): setup.cfg pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
+## constraints: pin the venv's current versions (after upgrading freqtrade, say, and running make test)
+constraints: $(STAMP)
+	{ sed -n '1,/^# .make. installs/p' constraints.txt; $(PY) -m pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+
 ## demo: offline backtest of SmartTrailingSample on a synthetic dataset, with a local sandbox exchange
-## (DEMO_ARGS="--datadir DIR" for your own 5m feather candles)
+## (DEMO_ARGS="--datadir DIR" for your own 5m feather candles; `ts-plugin demo --help` lists the options)
 demo: $(STAMP)
-	$(PY) -m ts_plugin.demo $(DEMO_ARGS)
+	$(VENV)/bin/ts-plugin demo $(DEMO_ARGS)
 
 ## test: the whole suite (unit, property, freqtrade integration)
 test: $(STAMP)

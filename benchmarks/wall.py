@@ -12,7 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 STRATEGIES = {
-    "plugin (SmartTrailingSample)": ("SmartTrailingSample", ROOT / "user_data" / "strategies"),
+    "plugin (SmartTrailingSample)": ("SmartTrailingSample", ROOT / "ts_plugin" / "data" / "strategies"),
     "plugin, counting calls": ("BenchCountedPlugin", ROOT / "benchmarks" / "strategies"),
     "(a) constant custom_stoploss": ("BenchConstantStop", ROOT / "benchmarks" / "strategies"),
     "(a) + plugin shadow (same exits as (a))": ("BenchShadowPlugin", ROOT / "benchmarks" / "strategies"),
@@ -21,7 +21,7 @@ STRATEGIES = {
 
 
 def write_config(workdir: Path, pairs: list[str], stake_currency: str, overrides: dict) -> Path:
-    config = json.loads((ROOT / "user_data" / "config_demo.json").read_text())
+    config = json.loads((ROOT / "ts_plugin" / "data" / "config_demo.json").read_text())
     config["exchange"].update(overrides)
     config["exchange"]["pair_whitelist"] = pairs
     config["stake_currency"] = stake_currency

@@ -75,7 +75,7 @@ def test_momentum_is_read_from_the_last_closed_candle(synthetic_datadir, exchang
 def test_hyperopt_two_epochs_in_its_own_space(synthetic_datadir, exchange_overrides, tmp_path):
     strategy_dir = tmp_path / "strategies"
     strategy_dir.mkdir()
-    shutil.copy(ROOT / "user_data/strategies/smart_trailing_sample.py", strategy_dir)
+    shutil.copy(ROOT / "ts_plugin/data/strategies/smart_trailing_sample.py", strategy_dir)
     config = json.loads(DEFAULT_CONFIG.read_text())
     config["exchange"].update(exchange_overrides)
     config["exchange"]["pair_whitelist"] = list(pairs_in(synthetic_datadir))
@@ -100,7 +100,7 @@ def test_hyperopt_two_epochs_in_its_own_space(synthetic_datadir, exchange_overri
 def test_loaded_hyperopt_values_drive_the_trailing(synthetic_datadir, exchange_overrides, tmp_path):
     strategy_dir = tmp_path / "strategies"
     strategy_dir.mkdir()
-    shutil.copy(ROOT / "user_data/strategies/smart_trailing_sample.py", strategy_dir)
+    shutil.copy(ROOT / "ts_plugin/data/strategies/smart_trailing_sample.py", strategy_dir)
     (strategy_dir / "smart_trailing_sample.json").write_text(json.dumps({
         "strategy_name": "SmartTrailingSample",
         "params": {"smart_trailing": {"ts_activation_profit": 0.031, "ts_trail_distance": 0.011}},

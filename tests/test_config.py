@@ -132,10 +132,10 @@ def test_config_layer_wins_key_by_key_and_replaces_blocks():
     assert config.breakeven.trigger_profit == 0.005 and config.breakeven.offset == 0.002
 
 
-@pytest.mark.parametrize("name", ["config.json", "config_demo.json"])
+@pytest.mark.parametrize("name", ["user_data/config.json", "ts_plugin/data/config_demo.json"])
 def test_shipped_configs_are_valid(name):
     import json
     from pathlib import Path
 
-    section = json.loads((Path(__file__).parents[1] / "user_data" / name).read_text())["smart_trailing"]
+    section = json.loads((Path(__file__).parents[1] / name).read_text())["smart_trailing"]
     assert parse_config(section).activation_profit > 0

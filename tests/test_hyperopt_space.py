@@ -18,7 +18,7 @@ from ts_plugin.hyperopt_space import (
     ACTIVATION, DISTANCE, NAMES, SHIPPED, SPACE, TRIGGER, Outer, corners, fit_parameters, fit_ranges,
 )
 
-CONFIGS = [ROOT / "user_data/config.json", ROOT / "user_data/config_demo.json"]
+CONFIGS = [ROOT / "user_data/config.json", ROOT / "ts_plugin/data/config_demo.json"]
 SAMPLE_SETTINGS = {  # SmartTrailingSample.smart_trailing (the strategy layer under config.json's section)
     "activation_profit": 0.015,
     "trail_distance": 0.005,
@@ -305,7 +305,7 @@ def test_every_hyperopt_epoch_runs_the_values_it_reports(synthetic_datadir, exch
 
     strategy_dir = tmp_path / "strategies"
     strategy_dir.mkdir()
-    source = (ROOT / "user_data/strategies/smart_trailing_sample.py").read_text()
+    source = (ROOT / "ts_plugin/data/strategies/smart_trailing_sample.py").read_text()
     (strategy_dir / "fitted_sample.py").write_text(source + FITTED_STRATEGY)
     config = json.loads(DEFAULT_CONFIG.read_text())  # config_demo.json: steps from 0.005
     config["exchange"].update(exchange_overrides)

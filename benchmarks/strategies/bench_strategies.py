@@ -12,7 +12,7 @@ from pathlib import Path
 
 from freqtrade.strategy import IStrategy
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "user_data" / "strategies"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "ts_plugin" / "data" / "strategies"))
 from smart_trailing_sample import SmartTrailingSample  # noqa: E402
 
 

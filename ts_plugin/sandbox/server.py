@@ -88,6 +88,17 @@ def ccxt_overrides(url: str) -> dict[str, Any]:
     }
 
 
+
+def config_fragment(url: str, pairs: list[str] | None = None) -> dict[str, Any]:
+    """A freqtrade config fragment that points a bot or a backtest at the sandbox at ``url``: pass it as
+    an extra ``--config`` file (freqtrade merges it over your config). Binance's API through ccxt's
+    URLs, websockets off (they would try the real stream host) and, with ``pairs``, the sandbox's pairs
+    as a static whitelist."""
+    exchange: dict[str, Any] = {"name": "binance", "enable_ws": False, **ccxt_overrides(url)}
+    if pairs:
+        exchange["pair_whitelist"] = list(pairs)
+    return {"exchange": exchange}
+
 class SandboxExchange:
     """A Binance-compatible spot (and USD-M futures) exchange; usable as a context manager.
 

@@ -22,7 +22,11 @@ from ts_plugin.sandbox.server import (SandboxExchange, _Handler, ensure_loopback
 
 class SandboxProxy:
     def __init__(self, sandbox: SandboxExchange, host: str = "127.0.0.1", port: int = 0) -> None:
-        import trustme
+        try:
+            import trustme
+        except ImportError:
+            raise ImportError("the sandbox's HTTPS-proxy mode needs trustme: pip install 'ts_plugin[sandbox]' "
+                              "(the URL mode, ccxt_overrides, needs nothing more)") from None
 
         ensure_loopback(host)
         self.sandbox = sandbox
