@@ -51,14 +51,26 @@ class BenchShadowPlugin(SmartTrailingSample):
     """(a)'s exits with the plugin's full work on every call: the plugin's ``custom_stoploss`` runs
     (state machine, store, events, fills through ``order_filled``) and its answer is thrown away for
     (a)'s constant. Same trades and the same number of calls as (a), so the wall-time difference to
-    (a) is the plugin's own cost at an identical workload. Counts its calls like (a) does."""
+    (a) is the plugin's own cost at an identical workload. Counts its calls like (a) does.
 
-    def custom_stoploss(self, pair, trade, current_time, current_rate, current_profit, after_fill,
-                        **kwargs):
-        _CALLS["n"] += 1
-        super().custom_stoploss(pair, trade, current_time, current_rate, current_profit, after_fill,
-                                **kwargs)
-        return -0.04
+    Its methods are attached after the class is defined, so the plugin does not wrap them (a wrapped
+    override would be combined with the plugin's stop, and the plugin's own exits would fire)."""
+
+
+def _shadow_stoploss(self, pair, trade, current_time, current_rate, current_profit, after_fill, **kwargs):
+    _CALLS["n"] += 1
+    SmartTrailingSample.custom_stoploss(self, pair, trade, current_time, current_rate, current_profit,
+                                        after_fill, **kwargs)
+    return -0.04
+
+
+def _no_exit(self, pair, trade, current_time, current_rate, current_profit, **kwargs):
+    SmartTrailingSample.custom_exit(self, pair, trade, current_time, current_rate, current_profit, **kwargs)
+    return None
+
+
+BenchShadowPlugin.custom_stoploss = _shadow_stoploss
+BenchShadowPlugin.custom_exit = _no_exit
 
 
 _CALLS = {"n": 0}
@@ -93,14 +105,18 @@ class BenchTimedPlugin(SmartTrailingSample):
                       "enter_long"] = 1
         return dataframe
 
-    def custom_stoploss(self, pair, trade, current_time, current_rate, current_profit, after_fill,
-                        **kwargs):
-        closed = sum(self._ts_exits.values())
-        gc.disable()
-        started = time.perf_counter_ns()
-        result = super().custom_stoploss(pair, trade, current_time, current_rate, current_profit,
-                                         after_fill, **kwargs)
-        elapsed = time.perf_counter_ns() - started
-        gc.enable()
-        self.call_samples.append((closed, elapsed))
-        return result
+
+def _timed_stoploss(self, pair, trade, current_time, current_rate, current_profit, after_fill, **kwargs):
+    """The plugin's own custom_stoploss, timed (attached after the class, so it is not wrapped)."""
+    closed = sum(self._ts_exits.values())
+    gc.disable()
+    started = time.perf_counter_ns()
+    result = SmartTrailingSample.custom_stoploss(self, pair, trade, current_time, current_rate,
+                                                 current_profit, after_fill, **kwargs)
+    elapsed = time.perf_counter_ns() - started
+    gc.enable()
+    self.call_samples.append((closed, elapsed))
+    return result
+
+
+BenchTimedPlugin.custom_stoploss = _timed_stoploss
