@@ -270,3 +270,16 @@ def test_a_5x_futures_short_trails_on_price_not_on_leverage(db):
     assert exits and exits[0].exit_type is ExitType.TRAILING_STOP_LOSS
     state = trade.get_custom_data(CUSTOM_DATA_KEY)
     assert state["side"] == "short" and state["stop"] == pytest.approx(98.49)
+
+
+def test_a_hard_stop_rounded_one_tick_is_not_a_moved_stop(db, caplog):
+    """freqtrade recomputing the hard stop can round float noise into one tick and flag the stop as
+    trailing: a WAITING state without a stop of its own is still consistent with that trade."""
+    strategy = make_strategy()
+    trade = started(strategy, entry=102.85)
+    trade.price_precision, trade.precision_mode_price = 0.001, 4  # ccxt's TICK_SIZE
+    trade.initial_stop_loss, trade.stop_loss, trade.is_stop_loss_trailing = 97.708, 97.709, True
+    Trade.commit()
+    strategy, trade = restart(db, trade)
+    tick(strategy, trade, 102.9, 5)
+    assert strategy.trailing_summary()["rebuilt"] == 0 and "rebuilt from the trade" not in caplog.text

@@ -21,6 +21,12 @@ ENTRY_TOLERANCE = 0.005
 STOP_TOLERANCE = 1e-6
 
 
+def tick_slack(price: float, price_step: float) -> float:
+    """How far two stops may differ and still be the same stop: one price tick (with room for the
+    float noise of a tick difference) plus the relative noise of a distance round trip."""
+    return price_step * 1.001 + abs(price) * STOP_TOLERANCE
+
+
 @dataclass(frozen=True, slots=True)
 class TradeFacts:
     """What the trade itself says, as freqtrade holds it."""
@@ -49,7 +55,7 @@ def contradiction(state: TrailState, facts: TradeFacts) -> str | None:
     if facts.stop_moved and held is not None and held > 0:
         if state.stop is None:
             return f"no stored stop but the trade's stop was moved to {held:g}"
-        slack = max(held * STOP_TOLERANCE, facts.price_step)
+        slack = tick_slack(held, facts.price_step)
         looser = state.stop > held + slack if state.is_short else state.stop < held - slack
         if looser:
             return f"stored stop {state.stop:g} looser than the trade's stop {held:g}"

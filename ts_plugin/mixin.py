@@ -24,7 +24,7 @@ from freqtrade.strategy import DecimalParameter, IStrategy, stoploss_from_absolu
 from pandas import DataFrame
 
 from ts_plugin import hooks, machine
-from ts_plugin.consistency import STOP_TOLERANCE, TradeFacts, contradiction
+from ts_plugin.consistency import STOP_TOLERANCE, TradeFacts, contradiction, tick_slack
 from ts_plugin.config import CONFIG_SECTION, ConfigError, TrailingConfig, merge_settings, parse_config
 from ts_plugin.events import EventLog, EventName
 from ts_plugin.hyperopt_space import fit_parameters
@@ -56,6 +56,20 @@ def price_step(trade: Any) -> float:
     if getattr(trade, "precision_mode_price", None) == TICK_SIZE:
         return float(precision)
     return 10.0 ** -float(precision)
+
+
+def moved_stop(trade: Any) -> float | None:
+    """The stop freqtrade holds when something moved it off the initial hard stop, else None.
+
+    freqtrade's ``is_stop_loss_trailing`` alone is not enough: recomputing the hard stop can round
+    float noise into a one-tick move and set the flag without anything having trailed."""
+    stop = trade.stop_loss
+    if not stop or not getattr(trade, "is_stop_loss_trailing", False):
+        return None
+    initial = getattr(trade, "initial_stop_loss", None)
+    if initial and abs(float(stop) - float(initial)) <= tick_slack(float(initial), price_step(trade)):
+        return None
+    return float(stop)
 
 
 class SmartTrailingMixin(IStrategy):
@@ -427,21 +441,20 @@ class SmartTrailingMixin(IStrategy):
             open_rate=float(trade.open_rate),
             entry_prices=entry_prices,
             stop_loss=float(stop) if stop else None,
-            stop_moved=bool(getattr(trade, "is_stop_loss_trailing", False)),
+            stop_moved=moved_stop(trade) is not None,
             price_step=price_step(trade),
         )
 
     def _ts_rebuild(self, trade: Any, now: float, rebuilds: int) -> TrailState:
         is_short = bool(trade.is_short)
         best = trade.min_rate if is_short else trade.max_rate
-        moved = bool(getattr(trade, "is_stop_loss_trailing", False))
         return machine.adopt(
             entry=float(trade.open_rate),
             is_short=is_short,
             opened_at=trade.open_date_utc.timestamp(),
             now=now,
             best_price=float(best) if best else None,
-            current_stop=float(trade.stop_loss) if moved and trade.stop_loss else None,
+            current_stop=moved_stop(trade),
             config=self._ts_config(),
             rebuilds=rebuilds,
         )
