@@ -1,6 +1,6 @@
 """Invariants of the state machine over arbitrary price paths (hypothesis)."""
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ts_plugin.config import parse_config
@@ -118,3 +118,27 @@ def test_restart_is_invisible(config, is_short, ratios, cut):
             state = decode(encode(state))
         state, _ = step(state, price, T0 + 300 * i, config)
     assert encode(state) == encode(straight)
+
+
+@settings(max_examples=300, deadline=None)
+@given(configs, st.booleans(), paths, st.integers(0, 59))
+@example(parse_config({"activation_profit": 0.015, "trail_distance": 0.005}), True,
+         [1.0, 1.0, 0.5000000000000001, 0.5], 3)  # a peak one float step further: noise, no raise
+@example(parse_config({"activation_profit": 0.015, "trail_distance": 0.005}), False,
+         [1.0, 1.5, 1.5000000000000002, 1.4], 2)
+def test_restart_through_the_stored_form_changes_no_event(config, is_short, ratios, cut):
+    """The stored form drops float noise (state.encode); a reload still makes the same decisions:
+    same events on every tick, same stored state at the end."""
+    from ts_plugin.state import decode, encode
+
+    prices = [ENTRY * r for r in ratios]
+    trace = _run(config, is_short, prices)
+    state = new_state(ENTRY, is_short, T0, config)
+    names = []
+    for i, price in enumerate(prices):
+        if i == min(cut, len(prices) - 1):
+            state = decode(encode(state))
+        state, events = step(state, price, T0 + 300 * i, config)
+        names.append([e.name for e in events])
+    assert names == [[e.name for e in events] for _, _, _, events in trace]
+    assert encode(state) == encode(trace[-1][1])

@@ -132,19 +132,10 @@ def exits_by_reason(results: dict) -> Counter:
 
 
 def format_summary(summary: dict[str, Any], exits: Counter) -> str:
-    rows = [
-        ("trades seen by the plugin", summary.get("trades_seen", 0)),
-        ("reached breakeven", summary.get("breakeven", 0)),
-        ("reached activation", summary.get("activated", 0)),
-        ("stop raises", summary.get("stop_raises", 0)),
-        ("states rebuilt (should be 0)", summary.get("rebuilt", 0)),
-        ("plugin errors (should be 0)", summary.get("tick_errors", 0)),
-    ]
-    rows += [(f"exits: {reason}", count) for reason, count in exits.most_common()]
-    width = max(len(label) for label, _ in rows)
-    lines = ["", "SMART TRAILING SUMMARY", "=" * (width + 12)]
-    lines += [f"{label:<{width}}  {value:>9}" for label, value in rows]
-    return "\n".join(lines)
+    """The plugin's summary after freqtrade's report (see ts_plugin/summary.py)."""
+    from ts_plugin.summary import format_summary as summary_table
+
+    return summary_table(summary, exits)
 
 
 def stake_for(pairs: dict[str, float]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass, replace
 
 from ts_plugin.config import BreakevenConfig, TrailingConfig
-from ts_plugin.state import Phase, TrailState
+from ts_plugin.state import Phase, TrailState, noise_free
 
 NO_EVENTS: tuple = ()
 
@@ -135,7 +135,10 @@ def _should_activate(
     state: TrailState, price: float, now: float, config: TrailingConfig
 ) -> str | None:
     """Why the trade activates on this tick ('price' or 'time'), or None."""
-    if price <= state.activation_price if state.is_short else price >= state.activation_price:
+    # Compared as stored (without float noise): 50000 x 1.015 = 50749.99999999999 activates at
+    # 50750, and a state reloaded from its stored form activates on exactly the same ticks.
+    level, seen = noise_free(state.activation_price), noise_free(price)
+    if seen <= level if state.is_short else seen >= level:
         return "price"
     timer = config.time_activation
     if (
@@ -185,6 +188,10 @@ def step(
     if phase is Phase.ACTIVE:
         distance = trail_distance(profit_ratio(state.entry, peak, is_short), config, momentum, is_short)
         stop = tightest(stop, peak * (1 + distance) if is_short else peak * (1 - distance), is_short)
+    if state.stop is not None and not is_tighter(noise_free(stop), noise_free(state.stop), is_short):
+        # Tighter only within float noise (not in the stored form): no raise. So a state reloaded
+        # from its stored form (state.encode) steps exactly like the one that was never stored.
+        stop = state.stop
     return _settle(state, events, price, now, peak, phase, stop, distance, activated_at, breakeven_at)
 
 

@@ -26,11 +26,12 @@ from pandas import DataFrame
 from ts_plugin import hooks, machine
 from ts_plugin.consistency import STOP_TOLERANCE, TradeFacts, contradiction, tick_slack
 from ts_plugin.config import CONFIG_SECTION, ConfigError, TrailingConfig, merge_settings, parse_config
-from ts_plugin.events import EventLog, EventName
+from ts_plugin.events import EventLog, EventName, lookup_view
 from ts_plugin.hyperopt_space import fit_parameters
 from ts_plugin.indicators import MomentumSeries, add_momentum_columns, momentum_series
 from ts_plugin.state import Phase, StateError, TrailState
 from ts_plugin.store import StateStore
+from ts_plugin.summary import exit_kind, is_losing_entry_candle_trailing_exit
 
 logger = logging.getLogger("ts_plugin")
 
@@ -98,7 +99,9 @@ class SmartTrailingMixin(IStrategy):
         super().__init__(config)  # type: ignore[call-arg]
         self._ts_check_strategy()
         try:
-            settings = merge_settings(self.smart_trailing, config.get(CONFIG_SECTION))
+            # The layers stay apart for the start-up report of where each setting came from.
+            self._ts_layers = (self.smart_trailing, config.get(CONFIG_SECTION))
+            settings = merge_settings(*self._ts_layers)
             self._ts_base_config = parse_config(settings)
             for line in fit_parameters(self, self._ts_base_config):
                 logger.info("smart_trailing: %s", line)
@@ -112,6 +115,8 @@ class SmartTrailingMixin(IStrategy):
         self._ts_active_params: tuple | None = None  # resolved on first use (after params load)
         self._ts_configs: dict[tuple, TrailingConfig] = {}
         self._ts_exits: Counter[str] = Counter()
+        self._ts_exit_kinds: Counter[str] = Counter()  # what closed each trade (summary.exit_kind)
+        self._ts_entry_candle_losses = 0
         self._ts_tick_errors = 0
         self._ts_rebuilt = 0
         self._ts_governor = None
@@ -164,9 +169,20 @@ class SmartTrailingMixin(IStrategy):
         dp = getattr(self, "dp", None)
         if self._ts_store.persist and self._ts_base_config.notify and dp is not None:
             self._ts_events.send = lambda text: dp.send_msg(text, always_send=True)
+            self._ts_events.lookup = lambda trade_id, pair: lookup_view(dp._exchange, trade_id, pair)
         if self._ts_store.persist and self.order_types.get("stoploss_on_exchange") and dp is not None:
             self._ts_install_governor(dp._exchange)
         super().ft_bot_start(**kwargs)  # type: ignore[misc]
+        self._ts_report_settings()
+
+    def _ts_report_settings(self) -> None:
+        """One INFO line (and a message in dry-run/live) with every setting in force and its source.
+        Here, after freqtrade loaded the hyperopt parameters (in ``IStrategy.ft_bot_start``)."""
+        from ts_plugin.settings_report import report
+
+        line, message = report(self, self._ts_config(), *self._ts_layers)
+        logger.info(line)
+        self._ts_events.notify(message)
 
     def _ts_open_exit_path(self) -> None:
         """freqtrade calls ``custom_exit`` only with ``use_exit_signal``; the plugin needs it to close a
@@ -325,7 +341,8 @@ class SmartTrailingMixin(IStrategy):
             store.write(trade, updated)
             for event in events:
                 self._ts_events.emit(
-                    event.name, trade.id, pair, price=event.price, stop=event.stop, detail=event.detail
+                    event.name, trade.id, pair, price=event.price, stop=event.stop, detail=event.detail,
+                    trade=trade, stop_now=updated.stop,
                 )
         stop = updated.stop
         if stop is None or (stop == state.stop and not resync):
@@ -499,10 +516,22 @@ class SmartTrailingMixin(IStrategy):
         reason = trade.exit_reason or "unknown"
         self._ts_exits[reason] += 1
         state = self._ts_load(pair, trade, now)  # after a restart the exit fill may come first
+        price = getattr(order, "safe_price", None)
+        self._ts_count_exit(state, reason, trade, price, now)
         name = EventName.TRIGGERED if reason in STOP_EXIT_REASONS else EventName.REMOVED
-        self._ts_events.emit(name, trade.id, pair, reason=reason, stop=state.stop, peak=state.peak)
+        self._ts_events.emit(name, trade.id, pair, reason=reason, phase=state.phase.value, price=price,
+                             stop=state.stop, peak=state.peak, trade=trade)
         store.write(trade, machine.close(state, now, reason))
         store.cache.pop(key, None)
+
+    def _ts_count_exit(self, state: TrailState, reason: str, trade: Any, price: Any, now: float) -> None:
+        """The summary's counters: what closed the trade (phase at exit), losing entry-candle trailing
+        exits. In memory, a fixed number of counters."""
+        self._ts_exit_kinds[exit_kind(state.phase.value, reason, CROSSED_EXIT_REASON)] += 1
+        if reason == "trailing_stop_loss" and machine.is_valid_price(price):
+            profit = trade.calc_profit_ratio(float(price)) if hasattr(trade, "calc_profit_ratio") else None
+            if is_losing_entry_candle_trailing_exit(reason, trade.open_date_utc.timestamp(), now, profit):
+                self._ts_entry_candle_losses += 1
 
     # ----- visibility -----------------------------------------------------------------------------
 
@@ -520,4 +549,8 @@ class SmartTrailingMixin(IStrategy):
             "unusable_rates": self._ts_bad_rates,
             "store_write_failures": self._ts_store.write_failures,
             "exits_by_reason": dict(self._ts_exits),
+            "exits_by_phase": dict(self._ts_exit_kinds),
+            "activated_by": dict(self._ts_events.activated_by),
+            "losing_trailing_exits_on_entry_candle": self._ts_entry_candle_losses,
+            "timeframe_detail": (getattr(self, "config", None) or {}).get("timeframe_detail"),
         }

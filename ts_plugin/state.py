@@ -102,17 +102,35 @@ def _count(value: Any, field: str) -> int:
     return value
 
 
+# Significant digits kept for the values the plugin computes (stop, activation price, distance):
+# far more than any price tick needs, few enough to drop the last-bits noise of binary floats
+# (60893.909999999996 -> 60893.91). The rounding moves a value by less than 1e-13 of it.
+STORED_DIGITS = 14
+
+
+def noise_free(value: float | None) -> float | None:
+    """``value`` to ``STORED_DIGITS`` significant digits (nearest); idempotent and monotone. The
+    machine compares stops and the activation price in this form (machine.step), so a state read
+    back from its stored form steps exactly like the state that was never stored."""
+    return None if value is None else float(f"{value:.{STORED_DIGITS}g}")
+
+
 def encode(state: TrailState) -> dict[str, Any]:
-    """The JSON object stored under the trade's ``smart_trailing`` custom-data key."""
+    """The JSON object stored under the trade's ``smart_trailing`` custom-data key.
+
+    Values the plugin computes are stored without float noise (``noise_free``); ``entry`` and
+    ``peak`` are freqtrade's and the market's prices and are stored exactly as given, because the
+    machine derives every level from them.
+    """
     return {
         "v": SCHEMA_VERSION,
         "phase": state.phase.value,
         "side": "short" if state.is_short else "long",
         "entry": state.entry,
-        "activation_price": state.activation_price,
+        "activation_price": noise_free(state.activation_price),
         "peak": state.peak,
-        "stop": state.stop,
-        "distance": state.distance,
+        "stop": noise_free(state.stop),
+        "distance": noise_free(state.distance),
         "stop_raises": state.stop_raises,
         "opened_at": _iso(state.opened_at),
         "breakeven_at": _iso(state.breakeven_at),
@@ -121,7 +139,7 @@ def encode(state: TrailState) -> dict[str, Any]:
         "rebuilds": state.rebuilds,
         "exit_reason": state.exit_reason,
         "crossed_at": _iso(state.crossed_at),
-        "exchange_stop": state.exchange_stop,
+        "exchange_stop": noise_free(state.exchange_stop),
         "exchange_stop_id": state.exchange_stop_id,
         "exchange_moved_at": _iso(state.exchange_moved_at),
         "exchange_moves": state.exchange_moves,
