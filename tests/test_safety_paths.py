@@ -283,3 +283,16 @@ def test_a_hard_stop_rounded_one_tick_is_not_a_moved_stop(db, caplog):
     strategy, trade = restart(db, trade)
     tick(strategy, trade, 102.9, 5)
     assert strategy.trailing_summary()["rebuilt"] == 0 and "rebuilt from the trade" not in caplog.text
+
+
+def test_the_reconciler_never_creates_a_state_for_a_trade_whose_entry_is_being_handled(db, caplog):
+    """bot_loop_start (reconciliation) runs outside freqtrade's exit lock, while a forced entry is
+    handled in the API thread: the trade can be visible before its entry fill reached order_filled."""
+    from ts_plugin.exchange.wiring import StrategyLedger
+
+    strategy = make_strategy()
+    trade = add_trade(50000.0)
+    assert StrategyLedger(strategy).peek(trade) is None
+    started_trade = started(strategy)  # the fill arrives: a fresh state, no rebuild
+    assert StrategyLedger(strategy).peek(started_trade).phase.value == "WAITING"
+    assert strategy.trailing_summary()["rebuilt"] == 0 and "rebuilt from the trade" not in caplog.text

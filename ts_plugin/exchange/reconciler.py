@@ -114,7 +114,7 @@ class Reconciler:
     def _stop_filled(self, trade: Any) -> bool:
         """Did one of the trade's stops go off? freqtrade then closes the trade: nothing is missing."""
         ids = {o.order_id for o in trade.open_sl_orders if o.order_id}
-        state = self.governor.ledger.state_of(trade)
+        state = self.governor.ledger.peek(trade)
         if state is not None and state.exchange_stop_id:
             ids.add(state.exchange_stop_id)
         exchange = self.governor.exchange
@@ -147,7 +147,7 @@ class Reconciler:
         """The stop order id the plugin recorded last for each open trade."""
         recorded = {}
         for trade in trades:
-            state = self.governor.ledger.state_of(trade)
+            state = self.governor.ledger.peek(trade)
             if state is not None and state.exchange_stop_id:
                 recorded[trade.pair] = state.exchange_stop_id
         return recorded

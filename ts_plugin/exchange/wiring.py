@@ -7,7 +7,7 @@ from typing import Any, Iterable
 
 from ts_plugin.exchange.governor import StopGovernor
 from ts_plugin.exchange.reconciler import Reconciler
-from ts_plugin.state import TrailState
+from ts_plugin.state import StateError, TrailState
 
 logger = logging.getLogger("ts_plugin")
 
@@ -40,6 +40,19 @@ class StrategyLedger:
         state = store.cache.get(store.key(trade))
         if state is None:
             state = self.strategy._ts_load(trade.pair, trade, trade.open_date_utc.timestamp())
+        return state
+
+    def peek(self, trade: Any) -> TrailState | None:
+        """The state as it is (cache, else stored), never created or rebuilt: for the reconciler,
+        which runs in bot_loop_start outside freqtrade's exit lock and can see a trade whose entry
+        fill is still being handled in the API thread (a forced entry)."""
+        store = self.strategy._ts_store
+        state = store.cache.get(store.key(trade))
+        if state is None:
+            try:
+                state = store.read(trade)
+            except StateError:
+                return None
         return state
 
     def save(self, trade: Any, state: TrailState, persist: bool = True) -> None:
