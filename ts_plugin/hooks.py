@@ -59,6 +59,19 @@ def wrap_overrides(cls: type) -> list[str]:
     return wrapped
 
 
+def library_callback(function: Callable) -> Callable:
+    """Mark one of the plugin's own callbacks as library code for freqtrade.
+
+    freqtrade's ``strategy_safe_wrapper`` deep-copies the trade before every strategy callback (to
+    protect it from the strategy's code) unless the callback's ``__qualname__`` starts with
+    ``IStrategy.`` (its own defaults). The plugin's callbacks never modify the trade, and that copy
+    is the largest single cost of a backtest: ``custom_exit``, called on every candle, would double
+    it. A strategy's own overrides keep their names (see ``wrap_overrides``) and get their copy.
+    """
+    function.__qualname__ = f"IStrategy.{function.__name__}[ts_plugin]"
+    return function
+
+
 def is_stop_value(value: Any) -> bool:
     """A custom_stoploss result freqtrade acts on (None, 0, NaN and inf mean 'no change')."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value != 0

@@ -290,6 +290,7 @@ class SmartTrailingMixin(IStrategy):
 
     # ----- the tick -------------------------------------------------------------------------------
 
+    @hooks.library_callback
     def custom_stoploss(
         self,
         pair: str,
@@ -379,6 +380,7 @@ class SmartTrailingMixin(IStrategy):
 
     # ----- exits the stop cannot make -------------------------------------------------------------
 
+    @hooks.library_callback
     def custom_exit(self, pair: str, trade: Any, current_time: datetime, current_rate: float,
                     current_profit: float, **kwargs: Any) -> str | None:
         """Close a trade whose stop the rules put at or through the price (see machine.py)."""
@@ -478,6 +480,7 @@ class SmartTrailingMixin(IStrategy):
 
     # ----- fills and exits ------------------------------------------------------------------------
 
+    @hooks.library_callback
     def order_filled(self, pair: str, trade: Any, order: Any, current_time: datetime, **kwargs: Any):
         """Create the state on the first entry fill, follow entry changes, close it on the exit fill."""
         if "order_filled" not in self._ts_inside:

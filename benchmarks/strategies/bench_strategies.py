@@ -15,6 +15,8 @@ from freqtrade.strategy import IStrategy
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "ts_plugin" / "data" / "strategies"))
 from smart_trailing_sample import SmartTrailingSample  # noqa: E402
 
+from ts_plugin.hooks import library_callback  # noqa: E402
+
 
 class _SampleEntries(IStrategy):
     INTERFACE_VERSION = 3
@@ -64,6 +66,7 @@ def _shadow_stoploss(self, pair, trade, current_time, current_rate, current_prof
     return -0.04
 
 
+@library_callback  # as the plugin's own custom_exit: freqtrade does not deep-copy the trade for it
 def _no_exit(self, pair, trade, current_time, current_rate, current_profit, **kwargs):
     SmartTrailingSample.custom_exit(self, pair, trade, current_time, current_rate, current_profit, **kwargs)
     return None
