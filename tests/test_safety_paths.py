@@ -144,16 +144,20 @@ def test_a_row_that_contradicts_its_trade_is_rebuilt(db, edit, words, caplog):
 def test_a_stop_through_the_price_exits_through_custom_exit(db):
     settings = {"time_activation": {"after_minutes": 60, "min_profit": 0.0}}
     strategy = make_strategy(**settings)
-    strategy.ft_bot_start()  # use_exit_signal is False on the class: the plugin opens custom_exit
-    assert strategy.use_exit_signal is True
+    strategy.ft_bot_start()  # use_exit_signal is False on the class
+    assert strategy.use_exit_signal is False  # opened only while a trade is due to exit
     trade = started(strategy)
     tick(strategy, trade, 50600, 10)
     exits = tick(strategy, trade, 50200, 61)  # timer fires; 50600 x 0.995 = 50347 > 50200
     assert [e.exit_type for e in exits] == [ExitType.CUSTOM_EXIT]
-    assert exits[0].exit_reason == CROSSED_EXIT_REASON
+    assert exits[0].exit_reason == CROSSED_EXIT_REASON and strategy.use_exit_signal is True
     state = trade.get_custom_data(CUSTOM_DATA_KEY)
     assert state["crossed_at"] is not None and state["stop"] == pytest.approx(50347)
     assert strategy._ts_events.counts["TRIGGERED"] == 1
+    trade.exit_reason, trade.is_open = CROSSED_EXIT_REASON, False
+    strategy.order_filled(pair=trade.pair, trade=trade, order=Fill(trade.exit_side, trade.amount),
+                          current_time=OPENED)
+    assert strategy.use_exit_signal is False  # closed again once no trade is due
 
 
 # ----- C.7 wiring mistakes -------------------------------------------------------------------------

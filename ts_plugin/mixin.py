@@ -125,6 +125,7 @@ class SmartTrailingMixin(IStrategy):
         self._ts_inside: set[str] = set()  # hooked callbacks being run (see hooks.py)
         self._ts_inner_stoploss: float | None = None
         self._ts_exit_signals_forced = False
+        self._ts_crossed: set = set()  # cache keys of open trades due to exit (stop through the price)
         self._ts_bad_rates = 0
         self._ts_bad_rate_trades: set = set()
 
@@ -187,15 +188,26 @@ class SmartTrailingMixin(IStrategy):
     def _ts_open_exit_path(self) -> None:
         """freqtrade calls ``custom_exit`` only with ``use_exit_signal``; the plugin needs it to close a
         trade whose stop is already through the price. When the strategy switched exit signals off,
-        turn them on for ``custom_exit`` only: its exit columns are blanked (``advise_exit``)."""
+        the plugin switches them on only while such a trade is open (``_ts_exit_due``): each call
+        costs freqtrade a wrapper on every candle, so it is not paid when nothing is due. The
+        strategy's exit columns are blanked (``advise_exit``) and its own ``custom_exit`` not called."""
         if getattr(self, "use_exit_signal", True):
             return
-        self.use_exit_signal = True
         self._ts_exit_signals_forced = True
         logger.info(
-            "smart_trailing: use_exit_signal is false: custom_exit is enabled for the plugin's own "
-            "exits (a stop already through the price); the strategy's exit signals stay ignored"
+            "smart_trailing: use_exit_signal is false: the plugin turns it on only while a trade's stop "
+            "is already through the price, for its own exit; the strategy's exit signals stay ignored"
         )
+
+    def _ts_exit_due(self, key: Any, due: bool) -> None:
+        """Track trades whose stop is through the price; keep freqtrade's custom_exit calls open
+        exactly while there is one (only when the strategy had exit signals off)."""
+        if due:
+            self._ts_crossed.add(key)
+        else:
+            self._ts_crossed.discard(key)
+        if self._ts_exit_signals_forced:
+            self.use_exit_signal = bool(self._ts_crossed)
 
     def _ts_install_governor(self, exchange: Any) -> None:
         from ts_plugin.exchange.wiring import install_governor
@@ -340,6 +352,8 @@ class SmartTrailingMixin(IStrategy):
         if updated is not state:
             store.cache[key] = updated
             store.write(trade, updated)
+            if updated.crossed_at is not None and state.crossed_at is None:
+                self._ts_exit_due(key, True)
             for event in events:
                 self._ts_events.emit(
                     event.name, trade.id, pair, price=event.price, stop=event.stop, detail=event.detail,
@@ -445,6 +459,8 @@ class SmartTrailingMixin(IStrategy):
             )
             store.write(trade, state, replace_corrupt=replace_row)
         store.cache[key] = state
+        if state.crossed_at is not None and state.phase is not Phase.CLOSED:
+            self._ts_exit_due(key, True)
         return state
 
     @staticmethod
@@ -526,6 +542,7 @@ class SmartTrailingMixin(IStrategy):
                              stop=state.stop, peak=state.peak, trade=trade)
         store.write(trade, machine.close(state, now, reason))
         store.cache.pop(key, None)
+        self._ts_exit_due(key, False)
 
     def _ts_count_exit(self, state: TrailState, reason: str, trade: Any, price: Any, now: float) -> None:
         """The summary's counters: what closed the trade (phase at exit), losing entry-candle trailing
