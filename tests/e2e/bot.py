@@ -1,6 +1,7 @@
 """A real `freqtrade trade` process for end-to-end tests, driven through its REST API.
 
-Started with the project's venv, on a config the test writes, with its own SQLite file and log; the
+Started with the project's venv, on a config the test writes, with its own SQLite file (or the
+``db_url`` given, e.g. a PostgreSQL database) and log; the
 REST API listens on a free loopback port and is reached with freqtrade-client. ``kill`` sends SIGKILL
 (a crash), ``stop`` SIGTERM; the fixture always reaps the process.
 """
@@ -52,14 +53,15 @@ def wait_until(condition: Callable[[], Any], timeout: float, what: str, poll: fl
 
 class BotProcess:
     def __init__(self, workdir: Path, config: dict, strategy: str, strategy_path: Path,
-                 environment: dict[str, str] | None = None) -> None:
+                 environment: dict[str, str] | None = None, db_url: str | None = None) -> None:
         self.workdir = workdir
         self.environment = environment or {}
         self.config = config
         self.strategy = strategy
         self.strategy_path = strategy_path
         self.api_port = config["api_server"]["listen_port"]
-        self.db = workdir / "tradesv3.sqlite"
+        self.db = workdir / "tradesv3.sqlite"  # used unless db_url names another database
+        self.db_url = db_url or f"sqlite:///{self.db}"
         # freqtrade logs to stderr, captured here; one file per process (restarts reuse the workdir)
         self.log = workdir / f"bot-{len(list(workdir.glob('bot-*.log')))}.log"
         self.process: subprocess.Popen | None = None
@@ -73,7 +75,7 @@ class BotProcess:
             "--config", str(config_file),
             "--strategy", self.strategy,
             "--strategy-path", str(self.strategy_path),
-            "--db-url", f"sqlite:///{self.db}",
+            "--db-url", self.db_url,
             "--userdir", str(self.workdir / "user_data"),
         ]
         (self.workdir / "user_data").mkdir(exist_ok=True)
