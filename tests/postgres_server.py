@@ -21,9 +21,11 @@ SERVER_TOOLS = ("initdb", "pg_ctl", "postgres")
 SERVER_HINT = "install PostgreSQL's server binaries (Debian: apt-get install postgresql)"
 DRIVER_HINT = "install psycopg 3 (pip install 'ts_plugin[postgres]')"
 SUPERUSER = "postgres"  # the database role initdb creates; trust auth, no password
-TEST_SETTINGS = {  # a scratch server: durability off, small and quick to start
+# A scratch server: durability off, small and quick to start; no autovacuum, so that every write
+# transaction on it is one a test made (a test can tell from the transaction ids that nothing wrote).
+TEST_SETTINGS = {
     "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
-    "shared_buffers": "16MB", "max_connections": "50",
+    "shared_buffers": "16MB", "max_connections": "50", "autovacuum": "off",
 }
 
 
@@ -140,6 +142,12 @@ class PostgresServer:
         import psycopg
 
         return psycopg.connect(self.url(database, driver="postgresql"), autocommit=True)
+
+    def last_transaction_id(self) -> int:
+        """The newest transaction id, by taking one: a write anywhere on the server takes one too, a
+        read-only transaction never does, so ``last_transaction_id() + 1`` next means nobody wrote."""
+        with self.connect() as connection:
+            return int(connection.execute("SELECT pg_current_xact_id()::text").fetchone()[0])
 
     def create_database(self, prefix: str = "ts_plugin_test") -> str:
         """A new empty database; its name."""
