@@ -1,5 +1,6 @@
 """The sandbox's HTTP server: Binance's spot REST paths, USD-M futures paths for pairs written with a
-settle currency (``BTC/USDT:USDT``, see ``futures_api``), plus a control API under ``/_sandbox/``.
+settle currency (``BTC/USDT:USDT``, see ``futures_api``), Bybit's v5 paths under ``/v5/`` (see
+``bybit``), plus a control API under ``/_sandbox/``.
 
 It binds to loopback only (anything else is refused before a socket is opened, checked again at
 ``start`` so a host changed after construction cannot slip through), picks a free port
@@ -20,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlparse
 from urllib.request import urlopen
 
+from ts_plugin.sandbox.bybit import BybitVenue
 from ts_plugin.sandbox.faults import FaultPlan
 from ts_plugin.sandbox.inputs import valid_latency, valid_pair, valid_price
 from ts_plugin.sandbox.futures import FuturesBook
@@ -75,11 +77,12 @@ def shut_down(server: Any) -> None:
     server.server_close()
 
 
-def ccxt_overrides(url: str) -> dict[str, Any]:
-    """freqtrade ``exchange`` keys that send ccxt's binance client to the sandbox at ``url``."""
+def ccxt_overrides(url: str, exchange: str = "binance") -> dict[str, Any]:
+    """freqtrade ``exchange`` keys that send ccxt's ``exchange`` client (binance or bybit) to the
+    sandbox at ``url``."""
     import ccxt
 
-    real = ccxt.binance().urls["api"]
+    real = getattr(ccxt, exchange)().urls["api"]
     api = {key: url.rstrip("/") + urlparse(value).path for key, value in real.items()}
     return {
         "ccxt_config": {"urls": {"api": api}},
@@ -131,6 +134,8 @@ class SandboxExchange:
         self.faults = FaultPlan()
         self.requests: list[tuple[str, str]] = []
         self.unknown_paths: list[str] = []
+        self.bybit = BybitVenue(self.markets, futures_markets, dict(wallet), self.prices, now_ms, self.faults,
+                                self.requests, self.unknown_paths)
         self._server: ThreadingHTTPServer | None = None
 
     # ----- life cycle -------------------------------------------------------------------------
@@ -177,6 +182,7 @@ class SandboxExchange:
         self.prices.set(symbol, price, now_ms())
         self.book.on_price(symbol)
         self.futures.on_price(symbol)
+        self.bybit.on_price(symbol)
 
     def price(self, pair: str) -> float:
         return self.prices.price(symbol_of(pair))
@@ -362,16 +368,21 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
         try:
             params.update(self._body(body))
-            status, payload = 200, self.sandbox.handle(method, parsed.path, params,
-                                                       self.headers.get("X-MBX-APIKEY"))
+            if self.sandbox.bybit.serves(parsed.path):
+                status, payload = self.sandbox.bybit.answer(method, parsed.path, params,
+                                                            self.headers.get("X-BAPI-API-KEY"))
+            else:
+                status, payload = 200, self.sandbox.handle(method, parsed.path, params,
+                                                           self.headers.get("X-MBX-APIKEY"))
         except ApiError as error:
             status, payload = error.status, {"code": error.code, "msg": error.msg}
         except Exception as error:  # a sandbox bug must surface to the client, not kill the thread
             logger.exception("sandbox: internal error")
             status, payload = 500, {"code": -1000, "msg": f"sandbox error: {error}"}
-        data = json.dumps(payload).encode()
+        text = isinstance(payload, str)  # a gateway's error page, not JSON
+        data = payload.encode() if text else json.dumps(payload).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", "text/html" if text else "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
