@@ -102,6 +102,9 @@ class ExchangeConfig(_Block):
     retry_budget_s: float = Field(default=8.0, gt=0, le=120)
     circuit_failure_threshold: int = Field(default=5, ge=1, le=100)
     circuit_cooldown_s: float = Field(default=120.0, gt=0, le=86_400)
+    # How far the exchange's reference price (Binance spot: a minutes-long average) may be from the
+    # last price when a stop is clamped into its price band (see exchange/price_band.py).
+    price_band_margin: float = Field(default=0.02, ge=0, le=0.2)
 
     @model_validator(mode="after")
     def _emergency_above_minimum(self) -> "ExchangeConfig":

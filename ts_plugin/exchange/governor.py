@@ -31,6 +31,7 @@ from ts_plugin.exchange.lag import LagAlarms
 from ts_plugin.exchange.listing import OPEN_STATUSES, open_stop_orders
 from ts_plugin.exchange.placement import Placement, find_placed
 from ts_plugin.exchange.policy import UpdatePolicy, decide, improvement
+from ts_plugin.exchange.price_band import band_for, clamp, is_band_refusal
 from ts_plugin.exchange.retry import RetryBudgetExceeded, RetryPolicy, call_with_retry
 from ts_plugin.exchange.watch import UNPROTECTED, TradeKey, TradeWatch, Watches
 from ts_plugin.state import TrailState
@@ -40,6 +41,8 @@ logger = logging.getLogger("ts_plugin")
 # Unprotected windows kept for the health view's median and max: the latest ones, so a bot that
 # runs for months keeps a fixed-size sample (the total is counted apart).
 WINDOW_SAMPLES = 1000
+# Alarm kind of a stop clamped into the exchange's price band: one WARNING per trade, every clamp counted.
+CLAMPED = "clamped"
 
 
 class TradeLedger(Protocol):
@@ -282,17 +285,105 @@ class StopGovernor:
         trade, key = self._trade_key(pair)
         self._refuse_while_old_live(key)
         original = self._original["create_stoploss"]
-        placement = Placement(pair, side, float(amount), float(stop_price), self._wall())
-        order, stop = self._place(
-            key, placement, self._known_stop_ids(trade, pair),
-            lambda: original(pair=pair, amount=amount, stop_price=stop_price,
-                             order_types=order_types, side=side, leverage=leverage),
+        order, stop = self._place_in_band(
+            key, pair, side, float(amount), float(stop_price), order_types, self._known_stop_ids(trade, pair),
+            lambda stop, types: original(pair=pair, amount=amount, stop_price=stop,
+                                         order_types=types, side=side, leverage=leverage),
         )
         watch = self.watches.of(key)
         cancelled_at, watch.cancelled_at = watch.cancelled_at, None
         window_ms = None if cancelled_at is None else (self._mono() - cancelled_at) * 1000.0
         self._record_move(pair, stop, window_ms, ReplacementPath.CANCEL_THEN_CREATE, order)
         return order
+
+    # ----- the exchange's price band ----------------------------------------------------------------
+
+    def _place_in_band(self, key: TradeKey, pair: str, side: str, amount: float, stop: float,
+                       order_types: dict, known_ids: set[str],
+                       create: Callable[[float, dict], dict]) -> tuple[dict, float]:
+        """Place the stop clamped into the exchange's price band; a refusal that still names the band
+        (the exchange's reference price moved further than the margin) is retried once, wider."""
+        margin = self.settings.price_band_margin
+        for last_try in (False, True):
+            banded, types = self._into_band(key, pair, side, stop, order_types, margin)
+            placement = Placement(pair, side, amount, banded, self._wall())
+            try:
+                return self._place(key, placement, known_ids, lambda: create(banded, types))
+            except InvalidOrderException as exc:
+                if last_try or not is_band_refusal(exc):
+                    raise
+                self.counters["band_refusals"] += 1
+                logger.warning("smart_trailing: %s refused the stop for %s as outside its price band (%s); "
+                               "retrying once with a wider margin", self._exchange_id(), pair, exc)
+                margin = 2 * margin + 0.01
+        raise AssertionError("unreachable")
+
+    def _exchange_id(self) -> str:
+        return getattr(getattr(self.exchange, "_api", None), "id", "") or ""
+
+    def _into_band(self, key: TradeKey, pair: str, side: str, stop: float, order_types: dict,
+                   margin: float) -> tuple[float, dict]:
+        """(stop, order types) to place: as asked, or the tightest order the exchange's band accepts.
+
+        freqtrade derives the limit from the stop and ``stoploss_on_exchange_limit_ratio``; a clamped
+        limit is handed back to it as that ratio. A band that cannot be met by tightening is left to
+        the exchange (which refuses, as it would have without the plugin)."""
+        ratio = order_types.get("stoploss_on_exchange_limit_ratio", 0.99)
+        has_limit = self._stop_order_kind(order_types) == "limit"
+        limit = (stop * ratio if side == "sell" else stop * (2 - ratio)) if has_limit else None
+        seen: list[float] = []
+
+        def reference() -> float:
+            """The exit rate freqtrade refreshed at its last iteration (cached: no request)."""
+            if not seen:
+                seen.append(float(self.exchange.get_rate(pair, refresh=False, side="exit",
+                                                         is_short=side == "buy")))
+            return seen[0]
+
+        market = (getattr(self.exchange, "markets", None) or {}).get(pair)
+        try:
+            band = band_for(self._exchange_id(), market, side, stop, reference, margin)
+        except Exception as exc:  # no reference price: place as asked, the exchange decides
+            self.counters["band_unknown"] += 1
+            logger.warning("smart_trailing: price band of %s unknown, stop placed as asked: %s", pair, exc)
+            return stop, order_types
+        if band is None or band.accepts(stop, limit):
+            return stop, order_types
+        result = clamp(side, stop, limit, band, seen[0] if seen else None)
+        if result is None and not seen:  # moving the stop needs the price to stay on its side
+            try:
+                result = clamp(side, stop, limit, band, reference())
+            except Exception:
+                result = None
+        if result is None:
+            self.counters["band_unmet"] += 1
+            logger.warning("smart_trailing: stop %s for %s is outside the exchange's price band %s and "
+                           "cannot be tightened into it", f"{stop:.10g}", pair, band.describe())
+            return stop, order_types
+        self.counters["stops_clamped"] += 1
+        fields = {"bot_stop": stop, "exchange_stop": result.stop, "asked_limit": limit,
+                  "exchange_limit": result.limit, "band": band.describe()}
+        logger.info("smart_trailing: stop for %s clamped into the price band: %s", pair,
+                    " ".join(f"{name}={value:.10g}" if isinstance(value, float) else f"{name}={value}"
+                             for name, value in fields.items()))
+        self.alarm(key, CLAMPED, "stop clamped into the exchange's price band (the tightest stop it "
+                                 "accepts; the bot's own stop keeps its level)", **fields)
+        types = dict(order_types)
+        if result.limit is not None:
+            kept = result.limit / result.stop
+            types["stoploss_on_exchange_limit_ratio"] = kept if side == "sell" else 2 - kept
+        return result.stop, types
+
+    def _stop_order_kind(self, order_types: dict) -> str:
+        """"limit" or "market", as freqtrade's exchange class will place it."""
+        asked = order_types.get("stoploss", "market")
+        choose = getattr(self.exchange, "_get_stop_order_type", None)
+        if choose is None:
+            return asked
+        try:
+            return choose(asked)[1]
+        except Exception:
+            return asked
 
     # ----- a create whose answer was lost ---------------------------------------------------------
 
@@ -388,12 +479,12 @@ class StopGovernor:
         from freqtrade.persistence import Order
 
         key = (trade.pair, getattr(trade, "id", None))
-        placement = Placement(trade.pair, side, float(trade.amount), float(stop_loss), self._wall())
-        created, stop = self._place(
-            key, placement, self._known_stop_ids(trade, trade.pair) | {str(order["id"])},
-            lambda: self._original["create_stoploss"](
-                pair=trade.pair, amount=trade.amount, stop_price=stop_loss,
-                order_types=self._order_types(), side=side, leverage=trade.leverage,
+        created, stop = self._place_in_band(
+            key, trade.pair, side, float(trade.amount), float(stop_loss), self._order_types(),
+            self._known_stop_ids(trade, trade.pair) | {str(order["id"])},
+            lambda stop, types: self._original["create_stoploss"](
+                pair=trade.pair, amount=trade.amount, stop_price=stop,
+                order_types=types, side=side, leverage=trade.leverage,
             ),
         )
         trade.orders.append(Order.parse_from_ccxt_object(created, trade.pair, "stoploss", trade.amount, stop))

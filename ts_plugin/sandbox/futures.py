@@ -7,7 +7,9 @@ A conditional order locks nothing: a reduce-only stop does not hold the position
 be placed before the first is cancelled. When the price crosses its trigger it places the real order
 (MARKET, or LIMIT at its price), named by ``actualOrderId``; a reduce-only order that finds no position
 to reduce expires. The mark price is the scripted price (MARK_PRICE and CONTRACT_PRICE agree here).
-Positions and margin live in ``FuturesAccount`` (``self.account``).
+Positions and margin live in ``FuturesAccount`` (``self.account``). PERCENT_PRICE bounds a LIMIT
+order's price by the mark price (-4024 / -4016) and a conditional order's limit price by its own
+trigger price (-4184 / -4183).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Callable
 
 from ts_plugin.sandbox.futures_account import DEFAULT_LEVERAGE, FuturesAccount
 from ts_plugin.sandbox.futures_markets import max_leverage
-from ts_plugin.sandbox.markets import Market
+from ts_plugin.sandbox.markets import Market, _decimals
 from ts_plugin.sandbox.errors import ApiError
 from ts_plugin.sandbox.prices import PriceBook
 from ts_plugin.sandbox.records import OrderRecords
@@ -29,6 +31,17 @@ REGULAR_TYPES = frozenset({"LIMIT", "MARKET"})
 
 def _flag(value: object) -> bool:
     return str(value).lower() == "true"
+
+
+def _check_band(market: Market, price: float, reference: float, codes: tuple[int, int]) -> None:
+    """PERCENT_PRICE: ``price`` within the market's multipliers of ``reference`` (Binance's codes for
+    below and above, with the bound in the message like Binance's)."""
+    down, up = market.futures_band
+    decimals = _decimals(market.tick_size)
+    if price < reference * down:
+        raise ApiError(400, codes[0], f"Limit price can't be lower than {reference * down:.{decimals}f}.")
+    if price > reference * up:
+        raise ApiError(400, codes[1], f"Limit price can't be higher than {reference * up:.{decimals}f}.")
 
 
 class FuturesBook(OrderRecords):
@@ -58,6 +71,9 @@ class FuturesBook(OrderRecords):
         with self.lock:
             if _flag(params.get("reduceOnly")) and not self._reduces(params):
                 raise ApiError(400, -2022, "ReduceOnly Order is rejected.")
+            if kind == "LIMIT" and params.get("price"):
+                market = self.account.market(params.get("symbol", ""))
+                _check_band(market, float(params["price"]), self.prices.price(market.symbol), (-4024, -4016))
             order = self._new_order(params, kind)
             self._match(order)
             return self.public(order)
@@ -139,6 +155,8 @@ class FuturesBook(OrderRecords):
                                            "was not sent or invalid.")
             if not kind.endswith("_MARKET") and price <= 0:
                 raise ApiError(400, -1102, "Mandatory parameter 'price' was not sent, was empty/null, or malformed.")
+            if not kind.endswith("_MARKET"):
+                _check_band(market, price, trigger, (-4184, -4183))
             working = params.get("workingType", "CONTRACT_PRICE").upper()
             if working not in ("CONTRACT_PRICE", "MARK_PRICE"):
                 raise ApiError(400, -1116, "Invalid workingType.")

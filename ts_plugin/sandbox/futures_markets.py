@@ -22,6 +22,7 @@ def is_futures_pair(pair: str) -> bool:
 
 
 def futures_symbol_info(market: Market) -> dict:
+    down, up = market.futures_band
     return {
         "symbol": market.symbol, "pair": market.symbol, "contractType": "PERPETUAL",
         "deliveryDate": PERPETUAL_DELIVERY_MS, "onboardDate": 1569398400000, "status": "TRADING",
@@ -41,7 +42,7 @@ def futures_symbol_info(market: Market) -> dict:
             {"filterType": "MAX_NUM_ORDERS", "limit": 200},
             {"filterType": "MAX_NUM_ALGO_ORDERS", "limit": 10},
             {"filterType": "MIN_NOTIONAL", "notional": "5"},
-            {"filterType": "PERCENT_PRICE", "multiplierUp": "1.0500", "multiplierDown": "0.9500",
+            {"filterType": "PERCENT_PRICE", "multiplierUp": f"{up:.4f}", "multiplierDown": f"{down:.4f}",
              "multiplierDecimal": "4"},
         ],
         "orderTypes": list(ORDER_TYPES),

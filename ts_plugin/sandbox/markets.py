@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+# Binance's usual price bands: spot PERCENT_PRICE_BY_SIDE (x of the average price), USD-M
+# PERCENT_PRICE (x of the mark price for plain orders, of the stop price for conditional ones).
+SPOT_BAND = (0.2, 5.0)
+FUTURES_BAND = (0.95, 1.05)
+AVG_PRICE_MINS = 5
+
 
 @dataclass(frozen=True)
 class Market:
@@ -13,6 +19,15 @@ class Market:
     base: str
     quote: str
     reference_price: float
+    band: tuple[float, float] | None = None  # (down, up) multipliers; None: Binance's usual ones
+
+    @property
+    def spot_band(self) -> tuple[float, float]:
+        return self.band or SPOT_BAND
+
+    @property
+    def futures_band(self) -> tuple[float, float]:
+        return self.band or FUTURES_BAND
 
     @property
     def symbol(self) -> str:
@@ -52,7 +67,15 @@ def _decimals(step: str) -> int:
     return len(step.rstrip("0").split(".")[1]) if "." in step.rstrip("0") else 0
 
 
+def with_band(market: Market, down: float, up: float) -> Market:
+    """The market with a price band of its own (down < 1 < up), e.g. a tight one for a test."""
+    if not 0 < down < 1 < up:
+        raise ValueError(f"price band x{down}..x{up}: expected 0 < down < 1 < up")
+    return Market(market.base, market.quote, market.reference_price, (down, up))
+
+
 def symbol_info(market: Market) -> dict:
+    down, up = market.spot_band
     return {
         "symbol": market.symbol,
         "status": "TRADING",
@@ -83,8 +106,8 @@ def symbol_info(market: Market) -> dict:
              "stepSize": "0.00000000"},
             {"filterType": "TRAILING_DELTA", "minTrailingAboveDelta": 10, "maxTrailingAboveDelta": 2000,
              "minTrailingBelowDelta": 10, "maxTrailingBelowDelta": 2000},
-            {"filterType": "PERCENT_PRICE_BY_SIDE", "bidMultiplierUp": "5", "bidMultiplierDown": "0.2",
-             "askMultiplierUp": "5", "askMultiplierDown": "0.2", "avgPriceMins": 5},
+            {"filterType": "PERCENT_PRICE_BY_SIDE", "bidMultiplierUp": f"{up:g}", "bidMultiplierDown": f"{down:g}",
+             "askMultiplierUp": f"{up:g}", "askMultiplierDown": f"{down:g}", "avgPriceMins": AVG_PRICE_MINS},
             {"filterType": "NOTIONAL", "minNotional": market.min_notional, "applyMinToMarket": True,
              "maxNotional": "9000000.00000000", "applyMaxToMarket": False, "avgPriceMins": 5},
             {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 200},

@@ -3,6 +3,8 @@
 MARKET orders fill at once at the current price; LIMIT orders fill when the price reaches them;
 STOP_LOSS_LIMIT sells trigger when the price falls to the stop and then fill as a limit order (so a
 gap below the limit leaves them open, as on a real exchange). Every order locks what it could spend.
+A limit price outside the symbol's PERCENT_PRICE_BY_SIDE band around the average price of the last
+``avgPriceMins`` minutes (here: the mean of those one-minute closes) is refused with Binance's -1013.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import threading
 from typing import Callable
 
 from ts_plugin.sandbox.errors import ApiError
-from ts_plugin.sandbox.markets import Market
+from ts_plugin.sandbox.markets import AVG_PRICE_MINS, Market
 from ts_plugin.sandbox.prices import PriceBook
 from ts_plugin.sandbox.records import OPEN, OrderRecords
 
@@ -75,6 +77,8 @@ class SpotBook(OrderRecords):
                     raise ApiError(400, -2010, "Order would trigger immediately.")
             elif kind not in ("LIMIT", "MARKET"):
                 raise ApiError(400, -1116, "Invalid orderType.")
+            if price:
+                self._check_band(market, price)
             reserve_price = price or current
             if side == "BUY":
                 self._lock_funds(market.quote, quantity * reserve_price)
@@ -96,6 +100,18 @@ class SpotBook(OrderRecords):
             self.orders[order_id] = order
             self._match_order(order, current)
             return self.public(order, full=True)
+
+    def average_price(self, symbol: str) -> float:
+        """What Binance's /api/v3/avgPrice would say: the mean of the last minutes' closes."""
+        now = self.now_ms()
+        rows = self.prices.candles(symbol, 60_000, now - AVG_PRICE_MINS * 60_000, now, AVG_PRICE_MINS + 1)
+        return sum(float(row[4]) for row in rows) / len(rows)
+
+    def _check_band(self, market: Market, price: float) -> None:
+        down, up = market.spot_band
+        average = self.average_price(market.symbol)
+        if not average * down <= price <= average * up:
+            raise ApiError(400, -1013, "Filter failure: PERCENT_PRICE_BY_SIDE")
 
     def cancel(self, symbol: str, order_id: int) -> dict:
         with self.lock:
