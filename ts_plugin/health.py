@@ -1,14 +1,19 @@
-"""A health view of the plugin in a running bot: one JSON file, rewritten at each reconciliation.
+"""A health view of the plugin in a running bot: one JSON file, rewritten every minute.
 
 ``user_data/smart_trailing_health.json`` answers "is my trailing stop working?" at a glance: event
 counters, rebuilt states, tick errors, the exchange circuit, retries, skips by reason, unprotected
-windows and what the last orphan reconciliation found. It is also logged as one INFO line.
+windows, what the last orphan reconciliation found and, per open trade (keyed by trade id), the
+counters ``ts-plugin status`` shows next to what the database holds. It is also logged as one INFO line.
+
+It is written at start-up, after the bot's first whole iteration (freqtrade has placed its stops by
+then) and then every ``HEALTH_INTERVAL_S``, and after each reconciliation, which keeps its own interval.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import statistics
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,12 +22,71 @@ from typing import Any
 logger = logging.getLogger("ts_plugin")
 
 HEALTH_FILE = "smart_trailing_health.json"
+# How often the health view is rewritten, whatever the reconciliation interval.
+HEALTH_INTERVAL_S = 60.0
+
+
+class HealthSchedule:
+    """When the health view is due: at the first loop start, at the next one (after the bot's first
+    whole iteration), then every ``HEALTH_INTERVAL_S`` of the bot's clock."""
+
+    def __init__(self) -> None:
+        self.published = 0
+        self.last_at: float | None = None
+
+    def due(self, now: float) -> bool:
+        return self.published < 2 or self.last_at is None or now - self.last_at >= HEALTH_INTERVAL_S
+
+    def mark(self, now: float) -> None:
+        self.published += 1
+        self.last_at = now
+
+
+def _iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def trade_section(strategy: Any) -> dict[str, dict[str, Any]]:
+    """Per open trade tracked by this process (trade id as text): the state's counters and what only
+    the running bot knows (the exchange side: last skip, a failed create, no live stop found)."""
+    governor = getattr(strategy, "_ts_governor", None)
+    reconciler = getattr(strategy, "_ts_reconciler", None)
+    unprotected = {trade_id for _, trade_id in reconciler.unprotected} if reconciler else set()
+    awaiting = {trade_id for _, trade_id in reconciler.awaiting} if reconciler else set()
+    watches = {trade_id: watch for (_, trade_id), watch in governor.watches.trades.items()} if governor else {}
+    trades: dict[str, dict[str, Any]] = {}
+    for key, state in list(strategy._ts_store.cache.items()):
+        if not isinstance(key, int):  # backtesting keys; health runs in dry-run/live only
+            continue
+        entry: dict[str, Any] = {
+            "phase": state.phase.value,
+            "stop": state.stop,
+            "exchange_stop": state.exchange_stop,
+            "exchange_moved_at": _iso(state.exchange_moved_at),
+            "exchange_moves": state.exchange_moves,
+            "exchange_skips": state.exchange_skips,
+            "stop_raises": state.stop_raises,
+            "rebuilds": state.rebuilds,
+        }
+        if governor is not None:
+            watch = watches.get(key)
+            entry.update({
+                "unprotected": key in unprotected,
+                "awaiting_stop": key in awaiting,
+                "last_skip": watch.last_skip if watch else None,
+                "create_failed": bool(watch and watch.create_failed),
+                "exchange_behind_since": _iso(watch.behind_since) if watch else None,
+            })
+        trades[str(key)] = entry
+    return trades
 
 
 def snapshot(strategy: Any, now: float) -> dict[str, Any]:
     summary = strategy.trailing_summary()
     health: dict[str, Any] = {
-        "at": datetime.fromtimestamp(now, tz=timezone.utc).isoformat().replace("+00:00", "Z"),
+        "at": _iso(now),
         "open_trades_tracked": len(strategy._ts_store.cache),
         "events": dict(strategy._ts_events.counts),
         "rebuilt_states": summary["rebuilt"],
@@ -58,6 +122,7 @@ def snapshot(strategy: Any, now: float) -> dict[str, Any]:
                 "awaiting_stop_trades": [trade_id for _, trade_id in reconciler.awaiting],
                 "live_stops": len(result.current),
             }
+    health["trades"] = trade_section(strategy)
     return health
 
 
@@ -65,8 +130,10 @@ def publish(strategy: Any, now: float) -> dict[str, Any]:
     """Write the health file next to the bot's user data and log it; never raises."""
     health = snapshot(strategy, now)
     try:
-        folder = Path(strategy.config.get("user_data_dir") or ".")
-        (folder / HEALTH_FILE).write_text(json.dumps(health, indent=1, sort_keys=True))
+        path = Path(strategy.config.get("user_data_dir") or ".") / HEALTH_FILE
+        partial = path.with_name(f".{HEALTH_FILE}.partial")  # readers never see half a file
+        partial.write_text(json.dumps(health, indent=1, sort_keys=True))
+        os.replace(partial, path)
     except OSError as exc:
         logger.warning("smart_trailing: could not write %s: %s", HEALTH_FILE, exc)
     logger.info("smart_trailing health %s", json.dumps(health, sort_keys=True))

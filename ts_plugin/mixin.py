@@ -27,6 +27,7 @@ from ts_plugin import hooks, machine
 from ts_plugin.consistency import STOP_TOLERANCE, TradeFacts, contradiction, tick_slack
 from ts_plugin.config import CONFIG_SECTION, ConfigError, TrailingConfig, merge_settings, parse_config
 from ts_plugin.events import EventLog, EventName, lookup_view
+from ts_plugin.health import HealthSchedule, publish
 from ts_plugin.hyperopt_space import fit_parameters
 from ts_plugin.indicators import MomentumSeries, add_momentum_columns, momentum_series
 from ts_plugin.state import Phase, StateError, TrailState
@@ -121,7 +122,8 @@ class SmartTrailingMixin(IStrategy):
         self._ts_rebuilt = 0
         self._ts_governor = None
         self._ts_reconciler = None
-        self._ts_health_at: float | None = None
+        self._ts_health = HealthSchedule()
+        self._ts_reconciled_at: float | None = None
         self._ts_inside: set[str] = set()  # hooked callbacks being run (see hooks.py)
         self._ts_inner_stoploss: float | None = None
         self._ts_exit_signals_forced = False
@@ -221,22 +223,24 @@ class SmartTrailingMixin(IStrategy):
         return super().bot_loop_start(current_time=current_time, **kwargs)  # type: ignore[misc]
 
     def _ts_loop_part(self, current_time: datetime) -> None:
-        """At start-up and then every ``exchange.orphan_check_interval_s`` (dry-run/live only)."""
+        """Dry-run/live: reconcile at start-up and then every ``exchange.orphan_check_interval_s``;
+        publish the health view when it is due (``health.HealthSchedule``) and after a reconciliation."""
         if not self._ts_store.persist:
             return
         now = current_time.timestamp()
-        if self._ts_health_at is not None and (
-            now - self._ts_health_at < self._ts_base_config.exchange.orphan_check_interval_s
+        reconciled = False
+        if self._ts_reconciler is not None and (
+            self._ts_reconciled_at is None
+            or now - self._ts_reconciled_at >= self._ts_base_config.exchange.orphan_check_interval_s
         ):
-            return
-        self._ts_health_at = now
-        if self._ts_reconciler is not None:
             from ts_plugin.exchange.wiring import reconcile_now
 
+            self._ts_reconciled_at = now
             reconcile_now(self, self._ts_reconciler, now)
-        from ts_plugin.health import publish
-
-        publish(self, now)
+            reconciled = True
+        if reconciled or self._ts_health.due(now):
+            self._ts_health.mark(now)
+            publish(self, now)
 
     # ----- indicators -----------------------------------------------------------------------------
 
