@@ -33,6 +33,7 @@ from ts_plugin.exchange.placement import Placement, find_placed
 from ts_plugin.exchange.policy import UpdatePolicy, decide, improvement
 from ts_plugin.exchange.price_band import band_for, clamp, is_band_refusal
 from ts_plugin.exchange.retry import RetryBudgetExceeded, RetryPolicy, call_with_retry
+from ts_plugin.exchange.venues import amend_unchanged
 from ts_plugin.exchange.watch import UNPROTECTED, TradeKey, TradeWatch, Watches
 from ts_plugin.state import TrailState
 
@@ -41,6 +42,7 @@ logger = logging.getLogger("ts_plugin")
 # Unprotected windows kept for the health view's median and max: the latest ones, so a bot that
 # runs for months keeps a fixed-size sample (the total is counted apart).
 WINDOW_SAMPLES = 1000
+AMEND_REFUSED = "amend_refused"  # alarm kind: once per trade until an amend goes through again
 # Alarm kind of a stop clamped into the exchange's price band: one WARNING per trade, every clamp counted.
 CLAMPED = "clamped"
 
@@ -358,16 +360,21 @@ class StopGovernor:
         if result is None:
             self.counters["band_unmet"] += 1
             logger.warning("smart_trailing: stop %s for %s is outside the exchange's price band %s and "
-                           "cannot be tightened into it", f"{stop:.10g}", pair, band.describe())
+                           "cannot be tightened into it", f"{stop:.10g}", pair, band.describe(stop))
             return stop, order_types
         self.counters["stops_clamped"] += 1
-        fields = {"bot_stop": stop, "exchange_stop": result.stop, "asked_limit": limit,
-                  "exchange_limit": result.limit, "band": band.describe()}
+
+        def price(value: float | None) -> float | None:
+            return None if value is None else float(self.exchange.price_to_precision(pair, value))
+
+        fields = {"bot_stop": stop, "exchange_stop": price(result.stop), "asked_limit": price(limit),
+                  "exchange_limit": price(result.limit),
+                  "band": band.describe(stop, lambda value: f"{price(value):.10g}")}
         logger.info("smart_trailing: stop for %s clamped into the price band: %s", pair,
                     " ".join(f"{name}={value:.10g}" if isinstance(value, float) else f"{name}={value}"
                              for name, value in fields.items()))
-        self.alarm(key, CLAMPED, "stop clamped into the exchange's price band (the tightest stop it "
-                                 "accepts; the bot's own stop keeps its level)", **fields)
+        self.alarm(key, CLAMPED, "stop clamped into the exchange's price band: the closest stop it "
+                                 "accepts (tighter); the bot's own stop keeps its level", **fields)
         types = dict(order_types)
         if result.limit is not None:
             kept = result.limit / result.stop
@@ -466,14 +473,70 @@ class StopGovernor:
     # ----- replacements the plugin performs itself ------------------------------------------------
 
     def _amend(self, trade: Any, order: dict, stop_loss: float, side: str) -> None:
+        """Move the stop in place: one request, the same order id, never a moment without it.
+
+        A refusal by the exchange (its rules, not its health) falls back to a replacement that places
+        the new stop before cancelling the old one; a transient failure (retries spent, counted by
+        the circuit breaker) leaves the stop where it is for a later iteration; an order that is no
+        longer live is left to freqtrade, which reads its status next."""
+        import ccxt
+
         api = self.exchange._api
-        price = self.exchange.price_to_precision(trade.pair, stop_loss)
-        self._guarded(
-            "amend stop",
-            lambda: api.edit_order(order["id"], trade.pair, order.get("type"), side,
-                                   order.get("amount"), None, {"triggerPrice": price}),
-        )
-        self._record_move(trade.pair, stop_loss, 0.0, ReplacementPath.AMEND, order)
+        key = (trade.pair, getattr(trade, "id", None))
+        stop, limit = self._amend_prices(trade.pair, order, stop_loss, side)
+
+        def amend() -> None:
+            try:
+                api.edit_order(order["id"], trade.pair, order.get("type"), side, None, limit,
+                               {"triggerPrice": stop})
+            except ccxt.ExchangeError as exc:
+                if not amend_unchanged(api.id, exc):
+                    raise
+                self.counters["amend_already_applied"] += 1  # a retried amend whose answer was lost
+
+        try:
+            self._guarded("amend stop", amend)
+        except TemporaryError as exc:
+            self.counters["amend_failures"] += 1
+            logger.warning("smart_trailing: amending the stop of %s failed; it stays in place: %s", trade.pair, exc)
+            return
+        except ccxt.OrderNotFound as exc:
+            self.counters["amend_order_gone"] += 1
+            logger.info("smart_trailing: stop order %s of %s is no longer live (%s); not moved",
+                        order["id"], trade.pair, exc)
+            return
+        except ccxt.BaseError as exc:
+            self._amend_refused(key, trade, order, stop_loss, side, exc)
+            return
+        self.watches.settle(key, AMEND_REFUSED)
+        self._record_move(trade.pair, stop, 0.0, ReplacementPath.AMEND, order)
+
+    def _amend_prices(self, pair: str, order: dict, stop_loss: float, side: str) -> tuple[float, float | None]:
+        """The new trigger, rounded as freqtrade rounds a new stop, and for a limit stop its new limit
+        (``stoploss_on_exchange_limit_ratio`` from it), so the amended order is the one freqtrade would
+        place."""
+        from freqtrade.exchange.exchange_utils import ROUND_DOWN, ROUND_UP
+
+        rounding = ROUND_DOWN if side == "buy" else ROUND_UP
+        stop = self.exchange.price_to_precision(pair, stop_loss, rounding_mode=rounding)
+        if order.get("type") != "limit":
+            return stop, None
+        limit = self.exchange._get_stop_limit_rate(stop, self._order_types(), side)
+        return stop, self.exchange.price_to_precision(pair, limit, rounding_mode=rounding)
+
+    def _amend_refused(self, key: TradeKey, trade: Any, order: dict, stop_loss: float, side: str,
+                       error: BaseException) -> None:
+        """The exchange would not move this stop in place: replace it, new stop first. If that fails
+        too, the old stop is still live and still protects the trade."""
+        self.counters["amend_refused"] += 1
+        self.alarm(key, AMEND_REFUSED, f"the exchange refused to amend stop order {order['id']}: {error}; "
+                                       "replacing it instead (new stop first)", order_id=order["id"])
+        try:
+            self._make_before_break(trade, order, stop_loss, side)
+        except Exception as exc:
+            self.counters["amend_fallback_failures"] += 1
+            logger.warning("smart_trailing: replacing the stop of %s after a refused amend failed; "
+                           "the old stop stays live: %s", trade.pair, exc)
 
     def _make_before_break(self, trade: Any, order: dict, stop_loss: float, side: str) -> None:
         from freqtrade.persistence import Order
