@@ -8,6 +8,7 @@ backtest result and the candles from disk; no exchange is contacted.
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -122,6 +123,12 @@ class BacktestSource:
     def trailing_config(self):
         return self.strategy._ts_config()
 
+    def settings_line(self) -> str:
+        """The plugin's settings in force with their sources, as the bot's start-up line says them."""
+        from ts_plugin.settings_report import report
+
+        return report(self.strategy, self.trailing_config(), *self.strategy._ts_layers)[0]
+
 
 def _result_file(path: Path) -> Path:
     """A result file, or the latest result in a backtest_results folder (freqtrade's ``.last_result.json``)."""
@@ -150,9 +157,10 @@ def _zip_member(path: Path, suffix: str) -> bytes | None:
 
 
 def open_backtest(path: Path, datadir: Path | None = None, *, strategy: str | None = None,
-                  strategy_path: Path | None = None) -> BacktestSource:
+                  strategy_path: Path | None = None, quiet: bool = False) -> BacktestSource:
     """Read a backtest result (``--export trades``) and load its strategy as it ran: the strategy file,
-    parameters and config stored in the result's zip (or the strategy from ``strategy_path``)."""
+    parameters and config stored in the result's zip (or the strategy from ``strategy_path``).
+    ``quiet``: only warnings from freqtrade's logging (which its configuration sets up at INFO)."""
     from freqtrade.data.btanalysis import load_backtest_stats
 
     file = _result_file(path)
@@ -171,7 +179,7 @@ def open_backtest(path: Path, datadir: Path | None = None, *, strategy: str | No
         raise SourceError(f"{file} has no results for strategy {strategy} (found: {', '.join(runs)})")
     config_text = _zip_member(file, "_config.json")
     config = json.loads(config_text) if config_text else {}
-    loaded, full_config = _load_strategy(file, strategy, config, strategy_path)
+    loaded, full_config = _load_strategy(file, strategy, config, strategy_path, quiet)
     if not hasattr(loaded, "_ts_config"):
         raise SourceError(f"strategy {strategy} does not use SmartTrailingMixin: no stop paths to replay")
     folder = Path(datadir) if datadir else Path(full_config["datadir"])
@@ -179,7 +187,8 @@ def open_backtest(path: Path, datadir: Path | None = None, *, strategy: str | No
                           strategy=loaded, datadir=folder)
 
 
-def _load_strategy(file: Path, name: str, stored_config: dict, strategy_path: Path | None) -> tuple[Any, dict]:
+def _load_strategy(file: Path, name: str, stored_config: dict, strategy_path: Path | None,
+                   quiet: bool = False) -> tuple[Any, dict]:
     """freqtrade's StrategyResolver on the stored config, with the stored strategy file and its
     parameters unless ``strategy_path`` is given; hyperopt parameters loaded as ``ft_bot_start`` does."""
     from freqtrade.configuration import Configuration
@@ -205,13 +214,17 @@ def _load_strategy(file: Path, name: str, stored_config: dict, strategy_path: Pa
         args = {"config": [str(config_file)], "strategy": name, "strategy_path": str(strategy_path),
                 "user_data_dir": str(folder)}
         try:
+            if quiet:
+                logging.disable(logging.INFO)
             config = Configuration(args, RunMode.BACKTEST).get_config()
             strategy = StrategyResolver.load_strategy(config)
+            strategy.ft_load_hyper_params(False)  # as IStrategy.ft_bot_start does
         except SourceError:
             raise
         except Exception as exc:
             raise SourceError(f"strategy {name} could not be loaded: {exc}") from None
-        strategy.ft_load_hyper_params(False)
+        finally:
+            logging.disable(logging.NOTSET)
     return strategy, config
 
 

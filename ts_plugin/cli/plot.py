@@ -1,0 +1,94 @@
+"""``ts-plugin plot``: one HTML page per pair with candles, entries, exits and every trade's stop path.
+
+From a backtest result (--backtest-results, written by --export trades): the stop paths are replayed
+from the candles with the strategy, settings and parameters stored in the result, tick for tick as
+freqtrade's backtesting ran them. From a dry-run or live trade database (--db-url): the stop paths the
+plugin recorded while trading (custom data smart_trailing_trace), drawn over the candles in --datadir.
+Reads only: the database is opened read-only, no exchange is contacted. Pages embed plotly.js and open
+offline in any browser; times are UTC.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ts_plugin.cli.backtest import _existing_dir
+
+DEFAULT_OUT = Path("user_data") / "plot"
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        "plot", help="HTML charts of every trade's stop path (from a backtest result or a trade database)",
+        description=__doc__.split(": ", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--backtest-results", type=Path, metavar="FILE|DIR",
+        help="a backtest result (.zip or .json from --export trades), or a backtest_results folder "
+             "(its latest result)")
+    source.add_argument(
+        "--db-url", metavar="URL",
+        help="the bot's trade database, such as sqlite:///tradesv3.dryrun.sqlite or postgresql+psycopg://"
+             "user:password@host/db (opened read-only)")
+    parser.add_argument(
+        "--datadir", type=Path, default=None, metavar="DIR",
+        help="folder with the candles, freqtrade's layout such as ETH_BTC-5m.feather (backtest: default "
+             "the folder the backtest's config names; database: required)")
+    parser.add_argument(
+        "--timeframe", "-i", default="5m", metavar="TF",
+        help="candle timeframe for a database's pages (default: 5m; a backtest uses its own)")
+    parser.add_argument(
+        "--pairs", "-p", nargs="+", default=None, metavar="PAIR",
+        help="only these pairs such as ETH/BTC (default: every pair with trades)")
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
+        help=f"folder for the pages, one PAIR.html each (default: {DEFAULT_OUT}, created when missing)")
+    parser.add_argument(
+        "--strategy", "-s", default=None, metavar="NAME",
+        help="backtest results holding several strategies: the one to draw")
+    parser.add_argument(
+        "--strategy-path", type=_existing_dir, default=None, metavar="DIR",
+        help="load the strategy from this folder instead of the copy stored in the backtest result")
+    return parser
+
+
+def run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from ts_plugin.plot.sources import SourceError
+
+    if options.db_url and options.datadir is None:
+        parser.error("--db-url needs --datadir DIR (the candles to draw the trades on)")
+    if options.db_url and (options.strategy or options.strategy_path):
+        parser.error("--strategy and --strategy-path apply to --backtest-results only")
+    try:
+        pages, skipped = _pages(options)
+    except SourceError as exc:
+        print(f"ts-plugin plot: {exc}", file=sys.stderr)
+        return 2
+    if not pages:
+        print("ts-plugin plot: no trades to draw" + (f" (no candles for {', '.join(skipped)})" if skipped else ""),
+              file=sys.stderr)
+        return 2
+    from ts_plugin.plot.figure import write_page
+
+    for pair in skipped:
+        print(f"skipped {pair}: no {options.timeframe} candles in {options.datadir}", file=sys.stderr)
+    for page in pages:
+        path = write_page(page, options.out)
+        replayed = sum(1 for trade in page.trades if trade.stops)
+        print(f"{page.pair}: {len(page.trades)} trades, {replayed} with a stop path -> {path}")
+    return 0
+
+
+def _pages(options: argparse.Namespace) -> tuple[list, list[str]]:
+    from ts_plugin.plot.sources import backtest_pictures, database_pictures, open_backtest
+
+    if options.db_url:
+        return database_pictures(options.db_url, options.datadir, options.timeframe, options.pairs)
+    source = open_backtest(options.backtest_results, options.datadir, strategy=options.strategy,
+                           strategy_path=options.strategy_path, quiet=True)
+    print(f"{source.path.name}: strategy {source.name}, {len(source.stats.get('trades', []))} trades, "
+          f"{source.timeframe} candles from {source.datadir}")
+    print(f"replayed with {source.settings_line()}")
+    return backtest_pictures(source, options.pairs), []
