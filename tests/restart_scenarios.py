@@ -152,7 +152,8 @@ class RestartScenarios:
             trade.delete_custom_data(CUSTOM_DATA_KEY)
             trade.set_custom_data(CUSTOM_DATA_KEY, "garbage")
         elif corruption == "bad-json":
-            row = Trade.session.query(_CustomData).filter(_CustomData.ft_trade_id == trade.id).one()
+            row = Trade.session.query(_CustomData).filter(_CustomData.ft_trade_id == trade.id,
+                                                          _CustomData.cd_key == CUSTOM_DATA_KEY).one()
             row.cd_value = "{not json"
             Trade.commit()
         else:
@@ -172,12 +173,14 @@ class RestartScenarios:
         strategy = make_strategy()
         trade = start_trade(strategy)
         tick(strategy, trade, 52000, 45)
-        row = Trade.session.query(_CustomData).filter(_CustomData.ft_trade_id == trade.id).one()
-        written = row.updated_at
+        rows = Trade.session.query(_CustomData).filter(_CustomData.ft_trade_id == trade.id).all()
+        written = {row.cd_key: (row.updated_at, row.cd_value) for row in rows}
+        assert CUSTOM_DATA_KEY in written
         for minutes, price in enumerate([51990, 51900, 51950, 51800, 52000], start=50):
             tick(strategy, trade, price, minutes)
-        Trade.session.refresh(row)
-        assert row.updated_at == written
+        for row in rows:
+            Trade.session.refresh(row)
+        assert {row.cd_key: (row.updated_at, row.cd_value) for row in rows} == written
 
     def test_exit_closes_state(self, database):
         strategy = make_strategy()
