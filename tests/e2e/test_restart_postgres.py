@@ -10,6 +10,7 @@ from tests.e2e.config import bot_config
 from tests.e2e.conftest import PAIR, STRATEGIES, enter, stored_state
 from tests.e2e.test_live_spot import SETTINGS, live_stops, stop_near
 from tests.e2e.test_restart import _restart
+from ts_plugin.store import CUSTOM_DATA_KEY, TRACE_KEY
 
 pytest_plugins = ["tests.pg_fixtures"]
 pytestmark = pytest.mark.slow
@@ -41,6 +42,13 @@ def rows(postgres_server, url, query, *params):
         return connection.execute(query, params).fetchall()
 
 
+def custom_data(postgres_server, url, trade_id):
+    """The trade's custom-data rows on the server: key -> (stored text, last written)."""
+    return {key: (value, written) for key, value, written in rows(
+        postgres_server, url, "SELECT cd_key, cd_value, updated_at FROM trade_custom_data WHERE ft_trade_id = %s",
+        trade_id)}
+
+
 def test_kill_and_restart_on_postgres_keeps_the_trailing_state(sandbox, start_bot, postgres_server, postgres_url):
     bot = start_bot(dry_run=False, smart_trailing=SETTINGS)
     trade = enter(bot)
@@ -52,14 +60,16 @@ def test_kill_and_restart_on_postgres_keeps_the_trailing_state(sandbox, start_bo
                "the move to be stored")
     before = stored_state(bot, trade_id)
     assert before["phase"] == "ACTIVE" and before["peak"] == pytest.approx(entry * 1.03, rel=0.002)
-    (stored,) = rows(postgres_server, postgres_url, "SELECT cd_value FROM trade_custom_data "
-                     "WHERE ft_trade_id = %s AND cd_key = 'smart_trailing'", trade_id)
-    assert json.loads(stored[0]) == before  # on the server, not in a file
+    bot.kill()
+    written = custom_data(postgres_server, postgres_url, trade_id)  # what the dead bot left
+    assert set(written) == {CUSTOM_DATA_KEY, TRACE_KEY}  # the state and the stop path for plot
+    assert json.loads(written[CUSTOM_DATA_KEY][0]) == before  # on the server, not in a file
     assert not bot.db.exists()
 
     restarted = _restart(start_bot, bot)
     after = stored_state(restarted, trade_id)
     assert after == before  # phase, peak, stop, activation time, counters: identical
+    assert custom_data(postgres_server, postgres_url, trade_id) == written  # every row, as it was
     assert restarted.events("ACTIVATED") == 0 and "rebuilt from the trade" not in restarted.log_text()
     (live,) = live_stops(sandbox)
     open_records = rows(postgres_server, postgres_url, "SELECT order_id FROM orders WHERE ft_trade_id = %s "
