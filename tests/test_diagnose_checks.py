@@ -201,8 +201,10 @@ def test_a_rebuilt_state_is_a_problem():
 
 
 def test_exactly_one_live_stop_order_on_the_exchange():
-    assert problems_of(trades=[trade(stop_orders=(("1002", "canceled"),))]) == {"no_exchange_stop"}
-    assert problems_of(trades=[trade(stop_orders=())]) == {"no_exchange_stop"}
+    gone = [trade(stop_orders=())]  # freqtrade lists open and filled orders only
+    problems, _ = findings(series(snapshot(trades=gone), snapshot(trades=gone)), RULES)
+    assert [f.check for f in problems] == ["no_exchange_stop"]
+    assert "(the plugin's last: order 1002 at 101.480 USDT, gone)" in problems[0].text
     assert problems_of(trades=[trade(stop_orders=(("1002", "open"), ("1003", "open")))]) == {
         "several_exchange_stops"}
     assert problems_of(trades=[trade(stop_orders=())], config={"stoploss_on_exchange": False}) == set()

@@ -209,8 +209,15 @@ def _exchange_stop(trade, state: TrailState | None, step: float, rules: Rules, f
     if trade.get("has_open_orders"):
         return  # freqtrade places no stop while an entry or exit order is open
     if not live:
-        last = stop_orders(trade)
-        why = f" (last stop order {last[-1]['order_id']}: {last[-1]['status']})" if last else ""
+        # freqtrade lists only open and filled orders: a cancelled stop is simply gone from /status
+        filled = stop_orders(trade)
+        if filled:
+            why = f" (stop order {filled[-1]['order_id']} {filled[-1]['status']})"
+        elif state is not None and state.exchange_stop_id:
+            why = (f" (the plugin's last: order {state.exchange_stop_id} at {p(state.exchange_stop)}, "
+                   "gone)")
+        else:
+            why = ""
         found("no_exchange_stop", f"no live stop order on the exchange{why}: nothing protects the "
                                   "trade if the bot stops")
         return

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ts_plugin.diagnose import formatting as fmt
-from ts_plugin.diagnose.checks import live_stop_orders, read_state, stop_orders
+from ts_plugin.diagnose.checks import live_stop_orders, read_state
 from ts_plugin.exchange.policy import improvement
 from ts_plugin.machine import profit_ratio
 
@@ -59,9 +59,7 @@ def trade_lines(trade: Mapping[str, Any], stored: Any, stop_on_exchange: bool, n
 
 def _exchange_line(trade, state, now: float, p) -> str:
     live = live_stop_orders(trade)
-    orders = ", ".join(f"order {o['order_id']} {o['status']}" for o in live) or (
-        "no live stop order" + (f" (last: order {stop_orders(trade)[-1]['order_id']} "
-                                f"{stop_orders(trade)[-1]['status']})" if stop_orders(trade) else ""))
+    orders = ", ".join(f"order {o['order_id']} {o['status']}" for o in live) or "no live stop order"
     if state is None or state.exchange_stop is None:
         return f"exchange: {orders}"
     bot_stop = trade.get("stop_loss_abs")
