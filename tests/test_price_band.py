@@ -55,7 +55,7 @@ def test_binance_spot_sell_band_is_the_ask_multipliers_of_the_average_pulled_in_
     buy = band_for("binance", market, "buy", 110.0, at(100.0), MARGIN)
     assert sell.low == pytest.approx(100 * 0.8 * 1.02) and sell.high == pytest.approx(100 * 5 * 0.98)
     assert buy.low == pytest.approx(100 * 0.5 * 1.02)
-    assert sell.trigger_low == 0.01 and "PERCENT_PRICE_BY_SIDE x0.8..x5" in sell.describe()
+    assert sell.trigger_low == 0.01 and "PERCENT_PRICE_BY_SIDE x0.8..x5" in sell.describe(90.0)
 
 
 def test_binance_futures_band_is_relative_to_the_stop_and_needs_no_price():

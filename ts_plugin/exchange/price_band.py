@@ -57,14 +57,16 @@ class Band:
         low, high = self.limit_bounds(stop)
         return low <= limit <= high
 
-    def describe(self) -> str:
+    def describe(self, stop: float, price: Callable[[float], str] = "{:.10g}".format) -> str:
+        """The band for people; the trigger's limits only where they bind ``stop`` (the asked one)."""
         def bound(value: float) -> str:
-            return "-" if value in (0.0, math.inf) else f"{value:.10g}"
+            return "-" if value in (0.0, math.inf) else price(value)
 
-        text = f"limit {bound(self.low)}..{bound(self.high)}"
         if self.limit_to_stop != (0.0, math.inf):
             text = f"limit x{self.limit_to_stop[0]:g}..x{self.limit_to_stop[1]:g} of the stop"
-        if self.trigger_low > 0 or self.trigger_high < math.inf:
+        else:
+            text = f"limit {bound(self.low)}..{bound(self.high)}"
+        if not self.trigger_low <= stop <= self.trigger_high:
             text += f", stop {bound(self.trigger_low)}..{bound(self.trigger_high)}"
         return f"{text} ({self.rule})" if self.rule else text
 
@@ -121,7 +123,7 @@ def binance_band(market: dict, side: str, stop: float, reference: Callable[[], f
             low = max(low, price * down * (1 + margin))
             high = min(high, price * up * (1 - margin))
             rules.append(f"{name} x{down:g}..x{up:g} of the {percent.get('avgPriceMins', '?')}-minute "
-                         f"average price (~{price:.10g}, margin {margin:g})")
+                         f"average price, taken as {price:.10g} less a {margin:.1%} margin")
     if not rules and trigger_low == 0.0 and trigger_high == math.inf:
         return None
     return Band(low, high, trigger_low, trigger_high, rule="; ".join(rules) or "PRICE_FILTER")
@@ -143,7 +145,7 @@ def bybit_band(market: dict, side: str, stop: float, reference: Callable[[], flo
             low = max(low, price * (1 - ratio) * (1 + margin))
         else:
             high = min(high, price * (1 + ratio) * (1 - margin))
-        rules.append(f"priceLimitRatioX {ratio:g} of the last price (~{price:.10g}, margin {margin:g})")
+        rules.append(f"priceLimitRatioX {ratio:g} of the last price {price:.10g}, less a {margin:.1%} margin")
     if not rules and trigger_low == 0.0 and trigger_high == math.inf:
         return None
     return Band(low, high, trigger_low, trigger_high, rule="; ".join(rules) or "priceFilter")
