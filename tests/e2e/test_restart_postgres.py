@@ -1,15 +1,17 @@
 """kill -9 the live bot mid-trail on a PostgreSQL database (--db-url postgresql+psycopg://...) and
-restart it: the state read back is the one written, trailing goes on, one live stop on the exchange."""
+restart it: the state read back is the one written, trailing goes on, one live stop on the exchange;
+ts-plugin status and diagnose then report the running bot."""
 
 import json
 
 import pytest
 
-from tests.e2e.bot import BotProcess, free_port, wait_until
+from tests.e2e.bot import API_PASSWORD, API_USER, BotProcess, free_port, wait_until
 from tests.e2e.config import bot_config
 from tests.e2e.conftest import PAIR, STRATEGIES, enter, stored_state
 from tests.e2e.test_live_spot import SETTINGS, live_stops, stop_near
 from tests.e2e.test_restart import _restart
+from ts_plugin.cli import main
 from ts_plugin.store import CUSTOM_DATA_KEY, TRACE_KEY
 
 pytest_plugins = ["tests.pg_fixtures"]
@@ -49,7 +51,8 @@ def custom_data(postgres_server, url, trade_id):
         trade_id)}
 
 
-def test_kill_and_restart_on_postgres_keeps_the_trailing_state(sandbox, start_bot, postgres_server, postgres_url):
+def test_kill_and_restart_on_postgres_keeps_the_trailing_state(sandbox, start_bot, postgres_server, postgres_url,
+                                                                capsys):
     bot = start_bot(dry_run=False, smart_trailing=SETTINGS)
     trade = enter(bot)
     entry, trade_id = trade["open_rate"], trade["trade_id"]
@@ -83,3 +86,15 @@ def test_kill_and_restart_on_postgres_keeps_the_trailing_state(sandbox, start_bo
     assert final["activated_at"] == before["activated_at"] and final["stop_raises"] > before["stop_raises"]
     assert final["peak"] == pytest.approx(entry * 1.06, rel=0.002) and len(live_stops(sandbox)) == 1
     assert "Traceback" not in restarted.log_text() and "Traceback" not in bot.log_text()
+
+    # status reads the running bot's database on the server; diagnose watches the bot through its API
+    capsys.readouterr()
+    assert main(["status", "--db-url", postgres_url, "--json"]) == 0
+    (shown,) = json.loads(capsys.readouterr().out)["open_trades"]
+    assert (shown["trade_id"], shown["phase"]) == (trade_id, "ACTIVE")
+    assert shown["peak"] == pytest.approx(final["peak"])
+    assert shown["bot_stop"] == pytest.approx(restarted.client.trade(trade_id)["stop_loss_abs"])
+    assert main(["diagnose", "--api", f"http://127.0.0.1:{restarted.api_port}", "--username", API_USER,
+                 "--password", API_PASSWORD, "--duration", "0.17", "--interval", "2"]) == 0
+    verdict = capsys.readouterr().out
+    assert f"trade #{trade_id} {PAIR}" in verdict and "trailing ACTIVE since" in verdict
