@@ -141,8 +141,8 @@ def _side(record: TradeRecord) -> str:
     return side if leverage == 1.0 else f"{side} {leverage:g}x"
 
 
-def _warnings(record: TradeRecord, state: TrailState | None, exchange_stop: float | None,
-              health: HealthView | None) -> tuple[str, ...]:
+def _state_warnings(record: TradeRecord, state: TrailState | None) -> list[str]:
+    """What the database alone says is wrong or unusual with the trade's trailing state."""
     found: list[str] = []
     if record.smart_trailing_error is not None:
         found.append(f"corrupt state ({record.smart_trailing_error}): the bot rebuilds it")
@@ -150,20 +150,26 @@ def _warnings(record: TradeRecord, state: TrailState | None, exchange_stop: floa
         found.append("no plugin state yet")
     if state is not None and state.rebuilds:
         found.append(f"rebuilt x{state.rebuilds}")
-    if not record.is_open:
-        return tuple(found)
-    if state is not None and state.crossed_at is not None:
+    if record.is_open and state is not None and state.crossed_at is not None:
         found.append("stop through the price: exiting")
+    return found
+
+
+def _exchange_warnings(record: TradeRecord, state: TrailState | None, exchange_stop: float | None,
+                       health: HealthView | None) -> list[str]:
+    """The exchange side of an open trade: freqtrade's stop order record, and what only the running
+    bot knows (from a health file that is not stale)."""
     live = health if health is not None and not health.stale else None
-    uses_exchange_stop = (state is not None and (state.exchange_stop is not None or state.exchange_stop_id)) \
+    uses_exchange_stop = (state is not None and (state.exchange_stop is not None or bool(state.exchange_stop_id))) \
         or record.stoploss_order is not None or (live is not None and live.circuit is not None)
     bot_side = live.trades.get(record.id, {}) if live else {}
+    found: list[str] = []
     if bot_side.get("unprotected"):
         found.append("unprotected: no live stop on the exchange")
-    elif uses_exchange_stop and exchange_stop is None and not bot_side.get("awaiting_stop"):
-        found.append("no exchange stop")
-    if bot_side.get("awaiting_stop"):
+    elif bot_side.get("awaiting_stop"):
         found.append("exchange stop not placed yet")
+    elif uses_exchange_stop and exchange_stop is None:
+        found.append("no exchange stop")
     if bot_side.get("create_failed"):
         found.append("last stop placement failed")
     if bot_side.get("exchange_behind_since"):
@@ -172,7 +178,7 @@ def _warnings(record: TradeRecord, state: TrailState | None, exchange_stop: floa
         found.append("circuit open: exchange stop moves paused")
     elif live is not None and live.circuit == "HALF_OPEN" and uses_exchange_stop:
         found.append("circuit half-open")
-    return tuple(found)
+    return found
 
 
 def build_row(record: TradeRecord, health: HealthView | None) -> StatusRow:
@@ -194,7 +200,9 @@ def build_row(record: TradeRecord, health: HealthView | None) -> StatusRow:
         record=record, view=view, state=state, phase=phase, entry=record.open_rate, peak=peak,
         bot_stop=bot_stop, exchange_stop=exchange_stop,
         locks_in=locked_profit(bot_stop, view) if record.is_open else None,
-        last_move=last_move, warnings=_warnings(record, state, exchange_stop, health))
+        last_move=last_move,
+        warnings=tuple(_state_warnings(record, state) + (
+            _exchange_warnings(record, state, exchange_stop, health) if record.is_open else [])))
 
 
 def build_rows(records: Iterable[TradeRecord], health: HealthView | None) -> list[StatusRow]:
@@ -208,6 +216,10 @@ def _price(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
+def _order_data(order: dict | None) -> dict | None:
+    return None if order is None else {**order, "placed_at": _iso(order.get("placed_at"))}
+
+
 def row_data(row: StatusRow, now: datetime) -> dict[str, Any]:
     """A row for machines: numbers as numbers, times as ISO-8601 UTC, ages in seconds."""
     record, state = row.record, row.state
@@ -217,8 +229,7 @@ def row_data(row: StatusRow, now: datetime) -> dict[str, Any]:
         "phase": row.phase if record.is_open else Phase.CLOSED.value,
         "entry": _price(row.entry), "peak": _price(row.peak), "bot_stop": _price(row.bot_stop),
         "exchange_stop": _price(row.exchange_stop),
-        "exchange_stop_order": {**record.stoploss_order, "placed_at": _iso(record.stoploss_order.get("placed_at"))}
-        if record.stoploss_order and record.is_open else None,
+        "exchange_stop_order": _order_data(record.stoploss_order) if record.is_open else None,
         "locks_in": None if row.locks_in is None else round(row.locks_in, 6), "opened_at": _iso(record.open_date),
         "last_move_at": _iso(row.last_move),
         "last_move_age_s": None if row.last_move is None else round((now - row.last_move).total_seconds()),

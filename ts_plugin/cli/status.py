@@ -47,7 +47,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def _health_candidates(database_path: Path | None) -> list[Path]:
     if database_path is None:
         return []
-    folder = database_path.resolve().parent
+    folder = database_path.parent  # as given: a relative database names a relative health file
     return [folder / HEALTH_FILE, folder / "user_data" / HEALTH_FILE]
 
 
