@@ -10,7 +10,9 @@ The ticks, as freqtrade's backtesting runs them (optimize/backtesting.py, strate
   step away from the price (``adjust_stop_loss``), and only ever tighter;
 - the trade then exits on that candle when the plugin found its stop through the price (at the
   candle's open, ``custom_exit``), or when the candle's low (high) reached the stop freqtrade holds
-  (at that stop, or at the open when the candle opened through it).
+  (at that stop, or at the open when the candle opened through it); the exit price is rounded to
+  the pair's step, and an exit order whose rounded price falls outside the candle stays open until a
+  candle fills it or a new exit at another price replaces it.
 
 Nothing here imports freqtrade: the caller passes the pair's rounding and momentum lookups.
 """
@@ -144,7 +146,7 @@ def replay(
             stops.append(StopPoint(now, held, state.phase.value))
 
     tick(trade.open_rate, trade.open_time, after_fill=True)
-    ended = None
+    ended = order = None
     for candle in candles:
         if candle.time < trade.open_time:
             continue
@@ -153,12 +155,16 @@ def replay(
         low, high = candle.low, candle.high
         if (held > high) if is_short else (held < low):
             tick(low if is_short else high, candle.time, after_fill=False)
+        wanted = None
         if state.crossed_at is not None:
-            ended = ReplayedExit(candle.time, CROSSED_EXIT_REASON, rounding.price(candle.open))
+            wanted = ReplayedExit(candle.time, CROSSED_EXIT_REASON, rounding.price(candle.open))
         elif (held <= high) if is_short else (held >= low):
-            ended = ReplayedExit(candle.time, "trailing_stop_loss" if trailing else "stop_loss",
-                                 rounding.price(_stop_exit_price(candle, held, trailing, last_value, trade)))
-        if ended is not None:
+            wanted = ReplayedExit(candle.time, "trailing_stop_loss" if trailing else "stop_loss",
+                                  rounding.price(_stop_exit_price(candle, held, trailing, last_value, trade)))
+        if wanted is not None and (order is None or wanted.price != order.price):
+            order = wanted  # an open exit order at another price is replaced (handle_similar_order)
+        if order is not None and low <= order.price <= high:
+            ended = ReplayedExit(candle.time, order.reason, order.price)
             break
     return Replay(stops=tuple(stops), state=state, stop=held, exit=ended)
 
