@@ -9,7 +9,9 @@ be placed before the first is cancelled. When the price crosses its trigger it p
 to reduce expires. The mark price is the scripted price (MARK_PRICE and CONTRACT_PRICE agree here).
 Positions and margin live in ``FuturesAccount`` (``self.account``). PERCENT_PRICE bounds a LIMIT
 order's price by the mark price (-4024 / -4016) and a conditional order's limit price by its own
-trigger price (-4184 / -4183).
+trigger price (-4184 / -4183). A TRAILING_STOP_MARKET order (``callbackRate`` 0.1..10 %, in 0.1 steps,
+optional ``activatePrice``) follows the best price since it became active (placed, or the activation
+price reached) and fires a market order once the price turns back by the callback rate.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from ts_plugin.sandbox.prices import PriceBook
 from ts_plugin.sandbox.records import OrderRecords
 
 CONDITIONAL_TYPES = frozenset({"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET"})
+TRAILING = "TRAILING_STOP_MARKET"
+CALLBACK_RATE_RANGE = (0.1, 10.0)  # percent, in 0.1 steps
 REGULAR_TYPES = frozenset({"LIMIT", "MARKET"})
 
 
@@ -58,6 +62,7 @@ class FuturesBook(OrderRecords):
         self._order_ids = itertools.count(7_000_000)
         self._algo_ids = itertools.count(3_000_000)
         self._trade_ids = itertools.count(1)
+        self.trails: dict[int, float | None] = {}  # algo id -> best price since active (None: not yet)
 
     # ----- regular orders (/fapi/v1/order) ----------------------------------------------------
 
@@ -141,11 +146,13 @@ class FuturesBook(OrderRecords):
         if params.get("algoType", "").upper() != "CONDITIONAL":
             raise ApiError(400, -1102, "Mandatory parameter 'algoType' was not sent, was empty/null, or malformed.")
         kind = params.get("type", "").upper()
-        if kind not in CONDITIONAL_TYPES:
+        if kind not in CONDITIONAL_TYPES and kind != TRAILING:
             raise ApiError(400, -1116, "Invalid orderType.")
         with self.lock:
             market = self.account.market(params.get("symbol", ""))
             side = params.get("side", "").upper()
+            if kind == TRAILING:
+                return self._place_trailing(params, market, side)
             trigger = float(params.get("triggerPrice") or 0)
             price = float(params["price"]) if params.get("price") else 0.0
             close_position = _flag(params.get("closePosition"))
@@ -178,6 +185,54 @@ class FuturesBook(OrderRecords):
                 raise ApiError(400, -2021, "Order would immediately trigger.")
             self.algo_orders[algo_id] = algo
             return dict(algo)
+
+    def _place_trailing(self, params: dict, market: Market, side: str) -> dict:
+        quantity = float(params.get("quantity") or 0)
+        try:
+            rate = float(params.get("callbackRate") or 0)
+        except ValueError:
+            rate = 0.0
+        low, high = CALLBACK_RATE_RANGE
+        if side not in ("BUY", "SELL") or quantity <= 0:
+            raise ApiError(400, -1102, "Mandatory parameter 'quantity' or 'side' was not sent or invalid.")
+        if not low <= rate <= high or abs(rate * 10 - round(rate * 10)) > 1e-9:
+            raise ApiError(400, -1102, f"Parameter 'callbackRate' {params.get('callbackRate')!r} is invalid: "
+                                       f"{low:g} to {high:g} in steps of 0.1.")
+        activate = float(params["activatePrice"]) if params.get("activatePrice") else 0.0
+        current = self.prices.price(market.symbol)
+        algo_id, now = next(self._algo_ids), self.now_ms()
+        algo = {
+            "algoId": algo_id, "clientAlgoId": params.get("clientAlgoId") or f"sandboxalgo{algo_id}",
+            "algoType": "CONDITIONAL", "orderType": TRAILING, "symbol": market.symbol, "side": side,
+            "positionSide": "BOTH", "timeInForce": params.get("timeInForce", "GTC"),
+            "quantity": self.account.qty(market.symbol, quantity), "algoStatus": "NEW",
+            "actualOrderId": "", "actualPrice": "0.00000", "triggerPrice": "0.00000000",
+            "price": "0.00000000", "icebergQuantity": None, "selfTradePreventionMode": "NONE",
+            "workingType": params.get("workingType", "CONTRACT_PRICE").upper(), "priceMatch": "NONE",
+            "closePosition": False, "priceProtect": _flag(params.get("priceProtect")),
+            "reduceOnly": _flag(params.get("reduceOnly")),
+            "activatePrice": f"{activate:.8f}" if activate else "", "callbackRate": f"{rate:g}",
+            "createTime": now, "updateTime": now, "triggerTime": 0, "goodTillDate": 0,
+        }
+        self.algo_orders[algo_id] = algo
+        self.trails[algo_id] = None
+        self._trail(algo, current)
+        return dict(algo)
+
+    def _trail(self, algo: dict, current: float) -> bool:
+        """Follow the best price of an active trailing order; True once the price turned back by the
+        callback rate from it (a sell's best price is the highest, a buy's the lowest)."""
+        selling, algo_id = algo["side"] == "SELL", algo["algoId"]
+        best = self.trails.get(algo_id)
+        if best is None:
+            activate = float(algo["activatePrice"] or 0)
+            if activate and (current < activate if selling else current > activate):
+                return False
+            best = current
+        best = max(best, current) if selling else min(best, current)
+        self.trails[algo_id] = best
+        rate = float(algo["callbackRate"]) / 100
+        return current <= best * (1 - rate) if selling else current >= best * (1 + rate)
 
     def cancel_algo(self, algo_id: int) -> dict:
         with self.lock:
@@ -215,7 +270,9 @@ class FuturesBook(OrderRecords):
                 return
             current = self.prices.price(symbol)
             for algo in list(self.algo_orders.values()):
-                if algo["symbol"] == symbol and algo["algoStatus"] == "NEW" and self._triggered(algo, current):
+                if algo["symbol"] != symbol or algo["algoStatus"] != "NEW":
+                    continue
+                if self._trail(algo, current) if algo["orderType"] == TRAILING else self._triggered(algo, current):
                     self._fire(algo)
             for order in list(self.orders.values()):
                 if order["symbol"] == symbol and order["status"] == "NEW":
@@ -235,6 +292,8 @@ class FuturesBook(OrderRecords):
         if algo["closePosition"]:
             quantity = abs(self.account.position(symbol).amount)
         kind = "MARKET" if algo["orderType"].endswith("_MARKET") else "LIMIT"
+        if algo["orderType"] == TRAILING:
+            algo["triggerPrice"] = f"{self.prices.price(symbol):.8f}"
         params = {"symbol": symbol, "side": algo["side"], "quantity": quantity,
                   "price": algo["price"] if kind == "LIMIT" else None,
                   "reduceOnly": "true" if algo["reduceOnly"] else "false", "timeInForce": algo["timeInForce"]}

@@ -1,0 +1,80 @@
+"""The native trailing backstop: the plugin's trailing distance in each exchange's own unit and limits.
+
+While a trade trails, the exchange can hold a native trailing order beside the regular stop, so that if
+the bot stops the exchange goes on trailing from where the bot was. Each exchange takes the distance in
+its own unit and grid: Binance USD-M ``callbackRate`` in percent (0.1 to 10, steps of 0.1), Binance spot
+``trailingDelta`` in basis points (per-symbol TRAILING_DELTA filter), Bybit ``trailingStop`` as a price
+distance. The conversion lives here, in one place, with each exchange's limits.
+
+A backstop must never fire before the bot's own stop while the bot runs, so the distance is rounded
+*up* to the exchange's grid (wider, never tighter); a distance wider than the exchange allows gets no
+backstop at all rather than a tighter one. It is replaced only when its rounded value changes (a step or
+a momentum change of the distance), never per tick. Pure: no exchange, no clock.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TrailGrid:
+    """What one exchange accepts for a native trailing order's distance, in its own unit."""
+
+    name: str
+    unit: str  # "percent", "bips"
+    per_fraction: float  # units per 1.0 of distance (100 for percent, 10 000 for basis points)
+    minimum: float
+    maximum: float
+    step: float
+
+    def native(self, distance: float) -> float | None:
+        """The plugin's distance (a fraction of the best price, 0.005 = 0.5 %) in this exchange's unit,
+        rounded up to its grid and at least its minimum; None when it is wider than the maximum."""
+        if not (math.isfinite(distance) and distance > 0):
+            return None
+        value = distance * self.per_fraction
+        steps = math.ceil(round(value / self.step, 9))  # round first: 0.5 / 0.1 is 5.000000000000001
+        native = max(self.minimum, round(steps * self.step, 9))
+        return native if native <= self.maximum + 1e-12 else None
+
+    def fraction(self, native: float) -> float:
+        return native / self.per_fraction
+
+
+BINANCE_USDM = TrailGrid("Binance USD-M callbackRate", "percent", 100.0, 0.1, 10.0, 0.1)
+BINANCE_SPOT = TrailGrid("Binance spot trailingDelta", "bips", 10_000.0, 10.0, 2000.0, 1.0)
+
+
+def binance_spot_grid(market: dict) -> TrailGrid:
+    """Binance spot's grid from the symbol's TRAILING_DELTA filter (below-delta bounds a sell's trail)."""
+    filters = {f.get("filterType"): f for f in (market.get("info") or {}).get("filters") or []}
+    delta = filters.get("TRAILING_DELTA") or {}
+    low = float(delta.get("minTrailingBelowDelta", BINANCE_SPOT.minimum))
+    high = float(delta.get("maxTrailingBelowDelta", BINANCE_SPOT.maximum))
+    return TrailGrid(BINANCE_SPOT.name, "bips", 10_000.0, low, high, 1.0)
+
+
+def bybit_distance(distance: float, best_price: float, tick: float) -> float | None:
+    """Bybit's ``trailingStop`` is a price distance: the fraction of the best price, rounded up to
+    the tick (wider, never tighter)."""
+    if not (distance > 0 and best_price > 0 and tick > 0):
+        return None
+    return math.ceil(round(distance * best_price / tick, 9)) * tick
+
+
+# The one place that knows which exchange (ccxt id, market type) takes which grid.
+def grid_for(exchange_id: str, market: dict | None) -> TrailGrid | None:
+    if exchange_id not in ("binance", "binanceusdm") or not market:
+        return None
+    if market.get("swap") or market.get("future"):
+        return BINANCE_USDM if market.get("linear", True) else None
+    return binance_spot_grid(market)
+
+
+def needs_replacing(live: float | None, wanted: float | None) -> bool:
+    """Replace the backstop only when its native value really changes (both are on the grid)."""
+    if wanted is None:
+        return live is not None
+    return live is None or not math.isclose(live, wanted, rel_tol=1e-9, abs_tol=1e-12)
