@@ -3,6 +3,9 @@
     ts-plugin demo      offline backtest of the sample strategy (synthetic candles when none)
     ts-plugin backtest  offline backtest of your own strategy with the mixin
     ts-plugin sandbox   the local Binance-compatible exchange: serve, price, gap, fault, latency, orders
+    ts-plugin plot      HTML charts of every trade's stop path (backtest result or trade database)
+    ts-plugin status    open trades' trailing stops, read-only from freqtrade's database
+    ts-plugin diagnose  live diagnostic session of running bots through their REST API (read-only)
 
 One module per subcommand, each with ``add_parser(commands)`` (its arguments and help) and
 ``run(options, parser) -> exit code``. A new subcommand is a new module listed in ``COMMANDS``.
@@ -14,7 +17,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("demo", "backtest", "sandbox")
+COMMANDS = ("demo", "backtest", "sandbox", "status", "diagnose", "plot")
 
 
 def build_parser() -> argparse.ArgumentParser:
