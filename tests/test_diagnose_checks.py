@@ -10,11 +10,11 @@ from dataclasses import replace
 import pytest
 
 from ts_plugin.cli import main
-from ts_plugin.diagnose.checks import CONFIRM_S, Severity
+from ts_plugin.diagnose.checks import CONFIRM_S, Severity, warning_lines
 from ts_plugin.diagnose.holdings import observe_holdings
-from ts_plugin.diagnose.logs import read_plugin_log
+from ts_plugin.diagnose.logs import parse_settings, read_plugin_log
 from ts_plugin.diagnose.report import exit_code, format_text
-from ts_plugin.diagnose.rules import Rules
+from ts_plugin.diagnose.rules import Rules, rules_from_settings
 from ts_plugin.diagnose.snapshot import BotUnavailable, Snapshot, Target, poll
 from ts_plugin.diagnose.verdict import OK, PROBLEM, UNREACHABLE, findings, judge
 from ts_plugin.state import Phase, TrailState, encode
@@ -25,8 +25,7 @@ SETTINGS_LINE = (
     "[config.json], breakeven.trigger_profit=0.008 [config.json], breakeven.offset=0.002 [config.json], "
     "steps=[0.03:0.005,0.06:0.004] [config.json], exchange.min_update_interval_s=3 [config.json], "
     "exchange.min_improvement=0.002 [config.json], exchange.emergency_improvement=0.01 [config.json]")
-RULES = Rules(min_update_interval_s=3, min_improvement=0.002, emergency_improvement=0.01,
-              breakeven_offset=0.002, from_bot=True)
+RULES = rules_from_settings(parse_settings(SETTINGS_LINE))
 
 
 def order(order_id, side, status="closed", price=100.0):
@@ -245,12 +244,48 @@ def test_no_health_line_yet_is_a_note_not_a_problem():
 
 def test_the_policy_comes_from_the_bots_settings_line_else_the_defaults():
     verdict = judge("http://bot", series(snapshot(), snapshot()), [])
-    assert verdict.rules.from_bot and verdict.rules.min_update_interval_s == 3
-    assert verdict.rules.breakeven_offset == 0.002
+    assert verdict.rules.from_bot and verdict.rules.exchange.min_update_interval_s == 3
+    assert verdict.rules.breakeven_offset == 0.002 and len(verdict.rules.config.steps) == 2
     forgotten = snapshot(log=logs(health(), settings=None))
     verdict = judge("http://bot", series(forgotten, forgotten), [])
-    assert not verdict.rules.from_bot and verdict.rules.emergency_improvement == 0.01
+    assert not verdict.rules.from_bot and verdict.rules.exchange.min_update_interval_s == 60
     assert "settings_unknown" in {f.check for f in verdict.notes} and verdict.status == OK
+
+
+def test_the_settings_line_is_read_back_through_the_plugins_own_validation():
+    from ts_plugin.settings_report import format_line, settings_in_force
+    from ts_plugin.config import parse_config
+
+    written = parse_config({"activation_profit": 0.02, "trail_distance": 0.01,
+                            "breakeven": {"trigger_profit": 0.008}, "time_activation": {"after_minutes": 90},
+                            "steps": [{"profit": 0.03, "trail_distance": 0.006}],
+                            "momentum": {"atr_multiplier": 2.0, "min_distance": 0.003, "max_distance": 0.02},
+                            "exchange": {"min_update_interval_s": 30, "emergency_improvement": 0.02}})
+    for exchange_in_use in (True, False):
+        line = format_line(settings_in_force(written, {}, {}, exchange_in_use=exchange_in_use))
+        rules = rules_from_settings(parse_settings(line))
+        expected = written if exchange_in_use else written.model_copy(update={"exchange": rules.exchange})
+        assert rules.config == expected
+    assert not rules_from_settings({"activation_profit": "optimised 0.010-0.050"}).from_bot
+
+
+def test_time_activation_and_the_steps_distance_with_the_settings_in_force():
+    timed = rules_from_settings(parse_settings(SETTINGS_LINE.replace(
+        "steps=", "time_activation.after_minutes=5 [config.json], time_activation.min_profit=0.001 [x], steps=")))
+    waiting = state(phase=Phase.WAITING, peak=100.5, stop=None, opened_at=T0 - 600)
+    due = [trade(current=100.5, stop=95.0)]
+    assert checks_found(series(snapshot(trades=due, states={1: waiting}),
+                               snapshot(trades=due, states={1: waiting})), timed)[0] == {"not_active"}
+    assert checks_found(series(snapshot(trades=due, states={1: waiting}),
+                               snapshot(trades=due, states={1: waiting})))[0] == set()  # no timer
+    young = state(phase=Phase.WAITING, peak=100.5, stop=None, opened_at=T0 - 60)
+    assert checks_found(series(snapshot(trades=due, states={1: young}),
+                               snapshot(trades=due, states={1: young})), timed)[0] == set()
+    # peak +4 %: the first step (from +3 %) trails 0.5 % behind, whatever distance was stored
+    stepped = state(peak=104.0, stop=103.48, distance=0.005)
+    assert problems_of(trades=[trade(current=104.0, stop=103.48)], states={1: stepped}) == set()
+    stale = state(peak=104.0, stop=103.2, distance=0.008)
+    assert problems_of(trades=[trade(current=104.0, stop=103.2)], states={1: stale}) == {"looser_than_trailing"}
 
 
 def test_log_lines_of_other_loggers_and_garbage_are_ignored():
@@ -261,6 +296,13 @@ def test_log_lines_of_other_loggers_and_garbage_are_ignored():
     log = read_plugin_log(records)
     assert log.health is None and [w.message for w in log.warnings] == ["smart_trailing event=WARNING trade_id=1"]
     assert logs(settings=SETTINGS_LINE).settings["steps"] == "[0.03:0.005,0.06:0.004]"
+
+
+def test_repeated_warning_lines_are_shown_once_with_their_count():
+    repeated = snapshot(log=logs(health(), warnings=["create stop failed", "circuit open", "create stop failed"]))
+    assert warning_lines(repeated) == [
+        "2026-09-21 14:12:20 UTC (a minute ago): circuit open",
+        "2026-09-21 14:12:20 UTC (a minute ago), 2 times: create stop failed"]
 
 
 # ----- holdings --------------------------------------------------------------------------------
@@ -319,6 +361,7 @@ def test_the_report_is_written_for_people():
     assert "price 101.989 USDT (+1.99% vs entry 100.000 USDT)" in text
     assert "trailing ACTIVE since 2026-09-21 14:08:20 UTC (" in text
     assert "stop 101.479 USDT (freqtrade's 101.480 USDT, locks in +1.48% vs entry)" in text
+    assert "exchange: no live stop order (the plugin's record: 101.480 USDT, order 1002, moved 1" in text
     assert "BTC: 1 BTC held, open trades account for 1 BTC" in text
     assert "Verdict: 0 OK, 1 with problems, 0 unreachable (exit code 1)" in text
 

@@ -86,5 +86,5 @@ def test_planted_problems_are_found_and_named(sandbox, start_bot, capsys):
     assert f"{api(bot)}: PROBLEM" in text
     assert (f"- trade #{trade['trade_id']} {PAIR}: no live stop order on the exchange (the plugin's "
             f"last: order {stop['orderId']} at 95.000 USDT, gone): nothing protects the trade") in text
-    assert "- ETH holding: 0.5 ETH (about 25 USDT) on the exchange that no open trade accounts for" in text
+    assert "- ETH holding: 0.5 ETH (about 25 USDT) on the exchange that no open trade accounts for: no stop" in text
     assert live_stops(sandbox) == []  # the diagnosis only read: nothing placed, nothing cancelled

@@ -10,8 +10,10 @@ be seen at consecutive polls spanning ``confirm_after_s``.
 
 For a long trade (a short mirrors every comparison), with prices compared at one price tick:
 - every open, filled trade has a readable ``smart_trailing`` state that belongs to it;
-- a trade whose price (or best price, or stored peak) reached its activation price is ACTIVE;
-- an ACTIVE trade has a stop, no looser than peak x (1 - distance); a trade that reached breakeven
+- a trade whose price (or best price, or stored peak) reached its activation price is ACTIVE, and
+  so is one due for time activation (with the settings in force, rules.py);
+- an ACTIVE trade has a stop, no looser than peak x (1 - distance) (the stored distance, or the
+  steps' distance for the peak's profit with the settings in force, whichever is tighter); a trade that reached breakeven
   has a stop no looser than entry x (1 + offset); the peak is not behind the best rate freqtrade saw;
 - freqtrade's stop is no looser than the plugin's; a stop already through the price has its exit;
 - with stoploss on exchange: exactly one live stop order, and the exchange stop no further behind
@@ -34,7 +36,7 @@ from ts_plugin.diagnose import formatting as fmt
 from ts_plugin.diagnose.rules import Rules
 from ts_plugin.diagnose.snapshot import Snapshot
 from ts_plugin.exchange.policy import improvement
-from ts_plugin.machine import breakeven_level
+from ts_plugin.machine import breakeven_level, profit_ratio, trail_distance
 from ts_plugin.state import Phase, StateError, TrailState, decode, noise_free
 
 # Two iterations of freqtrade's default loop (process_throttle_secs 5): a poll that raced the bot's
@@ -122,9 +124,9 @@ def _facts(trade: Mapping[str, Any], step: float) -> TradeFacts:
         stop_moved=stop is not None and initial is not None and stop != initial, price_step=step)
 
 
-def observe_trade(trade: Mapping[str, Any], stored: Any, rules: Rules,
-                  stop_on_exchange: bool) -> list[Observation]:
-    """Everything one open trade shows at one poll."""
+def observe_trade(trade: Mapping[str, Any], stored: Any, rules: Rules, stop_on_exchange: bool,
+                  now: float) -> list[Observation]:
+    """Everything one open trade shows at one poll (taken at ``now``)."""
     if not is_filled(trade):
         return []  # the plugin takes charge at the entry fill
     subject, is_short = trade_subject(trade), bool(trade.get("is_short"))
@@ -150,7 +152,7 @@ def observe_trade(trade: Mapping[str, Any], stored: Any, rules: Rules,
             found("contradicts_trade", f"stored state contradicts the trade ({why}): the plugin "
                                        "rebuilds it at its next tick")
         else:
-            _state_rules(trade, state, current, step, rules, found, p)
+            _state_rules(trade, state, current, step, rules, now, found, p)
     if state is not None and state.rebuilds:
         found("rebuilt", f"state rebuilt {state.rebuilds} time(s) from the trade (the WARNING event "
                          "lines say why)")
@@ -159,7 +161,8 @@ def observe_trade(trade: Mapping[str, Any], stored: Any, rules: Rules,
     return seen
 
 
-def _state_rules(trade, state: TrailState, current: float, step: float, rules: Rules, found, p) -> None:
+def _state_rules(trade, state: TrailState, current: float, step: float, rules: Rules, now: float,
+                 found, p) -> None:
     is_short = state.is_short
     best_seen = [state.peak] + ([current] if current > 0 else [])
     single_entry = (trade.get("nr_of_successful_entries") or 0) <= 1
@@ -167,19 +170,32 @@ def _state_rules(trade, state: TrailState, current: float, step: float, rules: R
     if single_entry and best_rate:
         best_seen.append(float(best_rate))
     best = min(best_seen) if is_short else max(best_seen)
-    if state.phase is not Phase.ACTIVE and _reached(best, state.activation_price, is_short):
-        found("not_active", f"price reached the activation price {p(state.activation_price)} "
-                            f"(best {p(best)}) but the phase is {state.phase.value}")
+    config = rules.config
+    if state.phase is not Phase.ACTIVE:
+        timer = config.time_activation if config is not None else None
+        if _reached(best, state.activation_price, is_short):
+            found("not_active", f"price reached the activation price {p(state.activation_price)} "
+                                f"(best {p(best)}) but the phase is {state.phase.value}")
+        elif (timer is not None and current > 0 and now - state.opened_at >= timer.after_minutes * 60
+              and profit_ratio(state.entry, current, is_short) >= timer.min_profit):
+            found("not_active", f"{(now - state.opened_at) / 60:.0f} min old at "
+                                f"{fmt.pct(profit_ratio(state.entry, current, is_short))}: time activation "
+                                f"(after {timer.after_minutes:g} min at {fmt.pct(timer.min_profit)}) is due "
+                                f"but the phase is {state.phase.value}")
     slack = tick_slack(state.stop or current or state.entry, step)
     if state.phase is Phase.ACTIVE:
+        distances = [] if state.distance is None else [state.distance]
+        if config is not None and config.momentum is None:  # with momentum only the plugin knows it
+            distances.append(trail_distance(profit_ratio(state.entry, state.peak, is_short), config, None))
         if state.stop is None:
             found("active_without_stop", "ACTIVE without a stop")
-        elif state.distance is not None:
-            level = state.peak * (1 + state.distance) if is_short else state.peak * (1 - state.distance)
+        elif distances:
+            distance = min(distances)  # the tighter level
+            level = state.peak * (1 + distance) if is_short else state.peak * (1 - distance)
             if _looser(state.stop, level, is_short, slack):
                 found("looser_than_trailing",
                       f"stop {p(state.stop)} looser than the trailing level {p(level)} "
-                      f"(peak {p(state.peak)}, distance {state.distance:.2%})")
+                      f"(peak {p(state.peak)}, distance {distance:.2%})")
     if state.breakeven_at is not None or state.phase is Phase.BREAKEVEN:
         offset = rules.breakeven_offset or 0.0  # unknown: at least the entry itself
         floor = breakeven_level(state.entry, is_short, BreakevenConfig.model_construct(offset=offset))
@@ -300,7 +316,11 @@ def observe_bot(snapshot: Snapshot, rules: Rules) -> list[Observation]:
     return seen
 
 
-def warning_lines(snapshot: Snapshot, since: float | None = None) -> list[str]:
-    """The plugin's WARNING lines in the log buffer (those logged after ``since``), with time and age."""
-    return [f"{fmt.when(line.at, snapshot.taken_at)}: {line.message}"
-            for line in snapshot.log.warnings if since is None or line.at >= since]
+def warning_lines(snapshot: Snapshot, latest: int = 5) -> list[str]:
+    """The plugin's latest distinct WARNING lines in the log buffer, with time, age and repeats."""
+    last: dict[str, tuple[float, int]] = {}
+    for line in snapshot.log.warnings:
+        _, count = last.pop(line.message, (0.0, 0))
+        last[line.message] = (line.at, count + 1)  # re-inserted: the dict stays in order of last time
+    return [f"{fmt.when(at, snapshot.taken_at)}{f', {count} times' if count > 1 else ''}: {message}"
+            for message, (at, count) in list(last.items())[-latest:]]

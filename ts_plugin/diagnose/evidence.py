@@ -59,14 +59,17 @@ def trade_lines(trade: Mapping[str, Any], stored: Any, stop_on_exchange: bool, n
 
 def _exchange_line(trade, state, now: float, p) -> str:
     live = live_stop_orders(trade)
-    orders = ", ".join(f"order {o['order_id']} {o['status']}" for o in live) or "no live stop order"
+    orders = ", ".join(f"order {o['order_id']} {o['status']}" for o in live)
     if state is None or state.exchange_stop is None:
-        return f"exchange: {orders}"
+        return f"exchange: {orders or 'no live stop order'}"
+    moved = (f", moved {state.exchange_moves} time(s), last {fmt.when(state.exchange_moved_at, now)}"
+             if state.exchange_moved_at is not None else "")
+    if not live:
+        return (f"exchange: no live stop order (the plugin's record: {p(state.exchange_stop)}, order "
+                f"{state.exchange_stop_id}{moved})")
     bot_stop = trade.get("stop_loss_abs")
     gap = (f", {improvement(state.exchange_stop, float(bot_stop), state.is_short):.2%} behind the bot's stop"
            if bot_stop else "")
-    moved = (f", moved {state.exchange_moves} time(s), last {fmt.when(state.exchange_moved_at, now)}"
-             if state.exchange_moved_at is not None else "")
     return f"exchange stop {p(state.exchange_stop)}{gap}: {orders}{moved}"
 
 

@@ -101,11 +101,11 @@ def _coins(snapshot: Snapshot) -> tuple[list[Observation], list[str]]:
         elif difference > 0:
             seen.append(Observation("untracked_holding", f"{coin} holding", Severity.PROBLEM,
                                     f"{fmt.amount(difference, coin)}{worth_text} on the exchange that "
-                                    f"no open trade accounts for ({line}): no stop protects it"))
+                                    "no open trade accounts for: no stop protects it"))
         else:
             seen.append(Observation("missing_holding", f"{coin} holding", Severity.PROBLEM,
                                     f"the open trades hold {fmt.amount(-difference, coin)}{worth_text} "
-                                    f"more than the exchange has ({line}): their exit will fail"))
+                                    "more than the exchange has: their exit will fail"))
     return seen, evidence
 
 

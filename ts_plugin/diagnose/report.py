@@ -82,8 +82,9 @@ def as_json(verdicts: list[Verdict]) -> str:
         "started": fmt.utc(v.started) if v.started else None,
         "ended": fmt.utc(v.ended) if v.ended else None,
         "policy": None if v.rules is None else {
-            "min_improvement": v.rules.min_improvement, "emergency_improvement": v.rules.emergency_improvement,
-            "min_update_interval_s": v.rules.min_update_interval_s, "from_bot": v.rules.from_bot},
+            "min_improvement": v.rules.exchange.min_improvement,
+            "emergency_improvement": v.rules.exchange.emergency_improvement,
+            "min_update_interval_s": v.rules.exchange.min_update_interval_s, "from_bot": v.rules.from_bot},
         "problems": [f.as_dict() for f in v.problems], "notes": [f.as_dict() for f in v.notes],
         "health": v.health, "trades": v.trades, "holdings": v.holdings, "warnings": v.warnings,
     } for v in verdicts]}, indent=1)

@@ -69,7 +69,8 @@ def observe(snapshot: Snapshot, rules: Rules) -> list[Observation]:
     stop_on_exchange = bool(snapshot.config.get("stoploss_on_exchange"))
     seen = observe_bot(snapshot, rules)
     for trade in snapshot.trades:
-        seen += observe_trade(trade, snapshot.states.get(trade.get("trade_id")), rules, stop_on_exchange)
+        seen += observe_trade(trade, snapshot.states.get(trade.get("trade_id")), rules, stop_on_exchange,
+                              snapshot.taken_at)
     seen += observe_holdings(snapshot)[0]
     return seen
 
@@ -137,7 +138,7 @@ def judge(target: str, snapshots: list[Snapshot], failures: list[tuple[float, st
         bot={key: config.get(key) for key in ("bot_name", "strategy", "runmode", "dry_run", "trading_mode",
                                               "exchange", "version", "stoploss_on_exchange", "state")},
         health=health_line(last.log.health, last.log.health_logged_at, last.taken_at),
-        warnings=warning_lines(last)[-5:],
+        warnings=warning_lines(last),
     )
     stop_on_exchange = bool(config.get("stoploss_on_exchange"))
     for trade in last.trades:
