@@ -124,6 +124,7 @@ class SmartTrailingMixin(IStrategy):
         self._ts_reconciler = None
         self._ts_health = HealthSchedule()
         self._ts_reconciled_at: float | None = None
+        self._ts_reconciliations = 0  # passes since start-up, in the health view
         self._ts_inside: set[str] = set()  # hooked callbacks being run (see hooks.py)
         self._ts_inner_stoploss: float | None = None
         self._ts_exit_signals_forced = False
@@ -236,6 +237,7 @@ class SmartTrailingMixin(IStrategy):
             from ts_plugin.exchange.wiring import reconcile_now
 
             self._ts_reconciled_at = now
+            self._ts_reconciliations += 1
             reconcile_now(self, self._ts_reconciler, now)
             reconciled = True
         if reconciled or self._ts_health.due(now):
