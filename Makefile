@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install constraints demo test test-fast soak bench clean
+.PHONY: install system-deps constraints demo test test-fast soak bench clean
 
 # The versions the tests ran with are pinned in constraints.txt; setup.cfg's requirements stay loose.
 $(STAMP): setup.cfg pyproject.toml constraints.txt
@@ -25,9 +25,14 @@ constraints: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/ts-plugin demo $(DEMO_ARGS)
 
-## test: the whole suite (unit, property, freqtrade integration)
-test: $(STAMP)
-	$(PY) -m pytest -q
+## system-deps: PostgreSQL server binaries and Chromium for the tests that need them (best effort:
+## as root with apt-get; otherwise those tests are skipped, and pytest -rs says why)
+system-deps:
+	bash scripts/system_deps.sh
+
+## test: the whole suite (unit, property, freqtrade integration, PostgreSQL, headless Chromium)
+test: $(STAMP) system-deps
+	$(PY) -m pytest -q -rs
 
 ## test-fast: unit and property tests only
 test-fast: $(STAMP)
