@@ -133,6 +133,8 @@ def test_a_problem_needs_consecutive_polls_spanning_the_confirmation_time():
     assert checks_found(series(bad, snapshot(), bad)) == (set(), {"no_state"})  # gone in between
     problems, notes = findings(series(bad, bad, every=4), RULES)
     assert "not confirmed: seen for 4 s in a row, a problem once it lasts 10 s" in notes[0].text
+    _, notes = findings(series(bad, snapshot()), RULES)
+    assert "not confirmed: seen at one poll at a time, a problem once it lasts 10 s" in notes[0].text
 
 
 # ----- the trade's state -----------------------------------------------------------------------

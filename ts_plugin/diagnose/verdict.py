@@ -110,8 +110,9 @@ def findings(snapshots: list[Snapshot], rules: Rules) -> tuple[list[Finding], li
             continue
         notes.append(Finding(
             Severity.NOTE, latest.check, latest.subject,
-            f"{latest.text} [not confirmed: seen for {longest:.0f} s in a row, a problem once it lasts "
-            f"{latest.confirm_after_s:.0f} s]", first, times[last], polls))
+            f"{latest.text} [not confirmed: seen "
+            + (f"for {longest:.0f} s in a row" if longest > 0 else "at one poll at a time")
+            + f", a problem once it lasts {latest.confirm_after_s:.0f} s]", first, times[last], polls))
     return problems, notes
 
 
