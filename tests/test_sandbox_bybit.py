@@ -1,11 +1,16 @@
 """The sandbox's Bybit v5 API through the real ccxt bybit client (HTTPS-proxy mode: ccxt keeps Bybit's
 real host names and error mapping): markets, market data, a unified account, positions, and
-conditional stop orders amended in place."""
+conditional stop orders amended in place. Then the plugin's amend path (the governor on a real
+freqtrade Bybit Exchange object, no bot process): in place, a lost answer, a refusal, a gone order."""
 
 import ccxt
 import pytest
 
-from ts_plugin.sandbox import SandboxExchange
+from ts_plugin.config import parse_config
+from ts_plugin.events import EventLog
+from ts_plugin.exchange.capabilities import ReplacementPath
+from ts_plugin.exchange.governor import StopGovernor
+from ts_plugin.sandbox import SandboxExchange, ccxt_overrides, config_fragment
 from ts_plugin.sandbox.tls_proxy import SandboxProxy
 
 PAIR = "BTC/USDT:USDT"
@@ -182,3 +187,95 @@ def test_private_paths_need_the_key_and_unknown_paths_are_reported(sandbox, clie
     with pytest.raises(ccxt.BadRequest, match="linear contracts only"):
         client.privatePostV5OrderCreate({"category": "spot", "symbol": SYMBOL, "side": "Buy",
                                          "orderType": "Market", "qty": "1"})
+
+
+def test_url_mode_config_fragment_reaches_the_bybit_api(sandbox):
+    fragment = config_fragment(sandbox.url, [PAIR], exchange_name="bybit")["exchange"]
+    assert fragment["name"] == "bybit" and fragment["pair_whitelist"] == [PAIR]
+    api = ccxt.bybit({**fragment["ccxt_config"], "apiKey": "k", "secret": "s"})
+    sandbox.set_price(PAIR, 102.0)
+    assert api.fetch_ticker(PAIR)["last"] == 102.0 and api.fetch_balance()["USDT"]["total"] == 10_000.0
+
+
+# ----- the plugin's amend path on a real freqtrade Bybit Exchange (real ccxt) against the sandbox -----
+
+class _Trade:
+    """What the governor reads from a freqtrade trade; it holds freqtrade's real Order rows."""
+
+    def __init__(self, amount):
+        self.id, self.pair, self.amount, self.leverage, self.orders = 1, PAIR, amount, 1.0, []
+
+    def select_order_by_order_id(self, order_id):
+        return next((o for o in self.orders if o.order_id == order_id), None)
+
+
+class _NoLedger:
+    def open_trade(self, pair):
+        return None
+
+    def state_of(self, trade):
+        return None
+
+    peek = state_of
+
+    def save(self, trade, state, persist=True):
+        pass
+
+
+@pytest.fixture
+def governed(sandbox, tmp_path):
+    """(freqtrade Exchange 'bybit' in live futures mode with the governor installed, a trade with a stop)."""
+    from freqtrade.enums import CandleType, MarginMode, RunMode, TradingMode
+    from freqtrade.persistence import Order
+    from freqtrade.resolvers import ExchangeResolver
+
+    config = {"dry_run": False, "runmode": RunMode.LIVE, "stake_currency": "USDT", "timeframe": "5m",
+              "datadir": tmp_path, "trading_mode": TradingMode.FUTURES, "margin_mode": MarginMode.ISOLATED,
+              "candle_type_def": CandleType.FUTURES,
+              "exchange": {"name": "bybit", "key": "k", "secret": "s", "enable_ws": False,
+                           "pair_whitelist": [PAIR], **ccxt_overrides(sandbox.url, "bybit")}}
+    exchange = ExchangeResolver.load_exchange(config, validate=False)
+    order_types = {"stoploss": "limit", "stoploss_on_exchange_limit_ratio": 0.99}
+    governor = StopGovernor(exchange, parse_config({"exchange": {"retry_attempts": 2}}).exchange, _NoLedger(),
+                            EventLog(verbose=False), order_types=lambda: order_types, sleep=lambda s: None)
+    governor.install()
+    exchange.create_order(pair=PAIR, ordertype="market", side="buy", amount=0.5, rate=100.0, leverage=1.0)
+    trade = _Trade(0.5)
+    first = exchange.create_stoploss(PAIR, 0.5, 95.0, order_types, "sell", 1.0)
+    trade.orders.append(Order.parse_from_ccxt_object(first, PAIR, "stoploss", 0.5, 95.0))
+    assert governor.path is ReplacementPath.AMEND
+    return exchange, governor, trade, first["id"]
+
+
+def test_governor_amends_trigger_and_limit_in_place(sandbox, governed):
+    exchange, governor, trade, stop_id = governed
+    governor._amend(trade, exchange.fetch_stoploss_order(stop_id, PAIR), 97.0, "sell")
+    (live,) = sandbox.bybit.book.open_stops(SYMBOL)
+    assert live["orderId"] == stop_id and live["triggerPrice"] == "97" and live["price"] == "96.03"
+    assert sandbox.count("POST", "/v5/order/cancel") == 0 and sandbox.count("POST", "/v5/order/create") == 2
+
+
+def test_a_retried_amend_whose_first_answer_was_lost_counts_as_done(sandbox, governed):
+    exchange, governor, trade, stop_id = governed
+    sandbox.faults.add("POST /v5/order/amend", {"kind": "lost_answer"})  # applied, answered 504
+    governor._amend(trade, exchange.fetch_stoploss_order(stop_id, PAIR), 97.0, "sell")
+    assert sandbox.count("POST", "/v5/order/amend") == 2  # the retry is answered 34040 "not modified"
+    assert governor.counters["amend_already_applied"] == 1 and governor.counters["retries"] == 1
+    assert governor.counters["amend_refused"] == 0 and sandbox.count("POST", "/v5/order/create") == 2
+    assert [o["triggerPrice"] for o in sandbox.bybit.book.open_stops(SYMBOL)] == ["97"]
+
+
+def test_a_refused_amend_is_replaced_new_stop_first_and_a_gone_order_is_left_alone(sandbox, governed):
+    exchange, governor, trade, stop_id = governed
+    current = exchange.fetch_stoploss_order(stop_id, PAIR)
+    sandbox.faults.add("POST /v5/order/amend", {"kind": "error", "code": 10001, "msg": "cannot amend now"})
+    governor._amend(trade, current, 97.0, "sell")
+    (live,) = sandbox.bybit.book.open_stops(SYMBOL)
+    assert live["orderId"] != stop_id and live["triggerPrice"] == "97"
+    assert governor.counters["amend_refused"] == 1 and governor.counters["alarm_amend_refused"] == 1
+    assert sandbox.bybit.book.orders[stop_id]["orderStatus"] == "Deactivated"
+
+    gone = exchange.fetch_stoploss_order(stop_id, PAIR)  # cancelled: the exchange answers 110001
+    governor._amend(trade, {**gone, "status": "open"}, 98.0, "sell")
+    assert governor.counters["amend_order_gone"] == 1 and governor.counters["amend_refused"] == 1
+    assert [o["orderId"] for o in sandbox.bybit.book.open_stops(SYMBOL)] == [live["orderId"]]

@@ -13,7 +13,9 @@ from enum import Enum
 from typing import Any
 
 # ccxt ids whose ``edit_order`` moves the trigger price of an untriggered conditional order in place.
-# Binance is absent on purpose: its spot edit is cancelReplace (not atomic) and its futures
+# Bybit is run end to end against the sandbox's v5 API (its rules: ``venues/bybit.py``); OKX is listed
+# from its API documentation (``/trade/amend-algos``) only. A refused amend falls back to a replacement
+# that places the new stop first (see ``StopGovernor._amend``). Binance is absent on purpose: its spot edit is cancelReplace (not atomic) and its futures
 # conditional (algo) orders cannot be amended.
 AMENDS_TRIGGER_IN_PLACE = frozenset({"bybit", "okx"})
 

@@ -92,12 +92,12 @@ def ccxt_overrides(url: str, exchange: str = "binance") -> dict[str, Any]:
 
 
 
-def config_fragment(url: str, pairs: list[str] | None = None) -> dict[str, Any]:
+def config_fragment(url: str, pairs: list[str] | None = None, exchange_name: str = "binance") -> dict[str, Any]:
     """A freqtrade config fragment that points a bot or a backtest at the sandbox at ``url``: pass it as
-    an extra ``--config`` file (freqtrade merges it over your config). Binance's API through ccxt's
-    URLs, websockets off (they would try the real stream host) and, with ``pairs``, the sandbox's pairs
-    as a static whitelist."""
-    exchange: dict[str, Any] = {"name": "binance", "enable_ws": False, **ccxt_overrides(url)}
+    an extra ``--config`` file (freqtrade merges it over your config). Binance's (or Bybit's) API through
+    ccxt's URLs, websockets off (they would try the real stream host) and, with ``pairs``, the sandbox's
+    pairs as a static whitelist."""
+    exchange: dict[str, Any] = {"name": exchange_name, "enable_ws": False, **ccxt_overrides(url, exchange_name)}
     if pairs:
         exchange["pair_whitelist"] = list(pairs)
     return {"exchange": exchange}
