@@ -109,17 +109,19 @@ def build_figure(page: PairPicture) -> Any:
 
 
 def _markers(figure: Any, go: Any, trades: list[TradePicture]) -> None:
+    few = len(trades) <= LABELLED_EXITS
+    size = 1.0 if few else 0.6  # many trades: smaller markers, so the stop lines stay visible
     figure.add_trace(go.Scatter(
         x=[_utc(t.open_time) for t in trades], y=[t.open_rate for t in trades], mode="markers", name="entry",
-        marker={"symbol": ["triangle-down" if t.is_short else "triangle-up" for t in trades], "size": 11,
+        marker={"symbol": ["triangle-down" if t.is_short else "triangle-up" for t in trades], "size": 11 * size,
                 "color": ENTRY_COLOUR},
         text=[f"{_label(t)} entry {_price(t.open_rate)}<br>{_when(t.open_time)}" for t in trades],
         hovertemplate="%{text}<extra></extra>"))
     exits = [t for t in trades if t.close_time is not None and t.close_rate is not None]
     figure.add_trace(go.Scatter(
         x=[_utc(t.close_time) for t in exits], y=[t.close_rate for t in exits], name="exit",
-        mode="markers+text" if len(trades) <= LABELLED_EXITS else "markers",
-        marker={"symbol": "x", "size": 10, "color": EXIT_COLOUR}, text=[t.exit_reason or "" for t in exits],
+        mode="markers+text" if few else "markers",
+        marker={"symbol": "x", "size": 10 * size, "color": EXIT_COLOUR}, text=[t.exit_reason or "" for t in exits],
         textposition="bottom center", textfont={"size": 9},
         customdata=[f"{_label(t)} exit {_price(t.close_rate)}{_profit(t)}<br>{t.exit_reason}<br>{_when(t.close_time)}"
                     for t in exits],
@@ -130,7 +132,7 @@ def _markers(figure: Any, go: Any, trades: list[TradePicture]) -> None:
         figure.add_trace(go.Scatter(
             x=[_utc(moment) for _, moment in marked], y=[t.stop_at(moment) or t.open_rate for t, moment in marked],
             mode="markers", name=name,
-            marker={"symbol": symbol, "size": 12, "color": colour, "line": {"color": EXIT_COLOUR, "width": 1}},
+            marker={"symbol": symbol, "size": 12 * size, "color": colour, "line": {"color": EXIT_COLOUR, "width": 1}},
             text=[f"{_label(t)} {name} {_when(moment)}<br>stop {_price(t.stop_at(moment))}"
                   + (f"<br>activation price {_price(t.activation_price)}" if name == "activation" else "")
                   for t, moment in marked],

@@ -182,9 +182,16 @@ def open_backtest(path: Path, datadir: Path | None = None, *, strategy: str | No
     loaded, full_config = _load_strategy(file, strategy, config, strategy_path, quiet)
     if not hasattr(loaded, "_ts_config"):
         raise SourceError(f"strategy {strategy} does not use SmartTrailingMixin: no stop paths to replay")
-    folder = Path(datadir) if datadir else Path(full_config["datadir"])
+    folder = Path(datadir) if datadir else _default_datadir(file, full_config)
     return BacktestSource(path=file, name=strategy, stats=runs[strategy], config=full_config,
                           strategy=loaded, datadir=folder)
+
+
+def _default_datadir(file: Path, config: dict) -> Path:
+    """freqtrade's default: ``<user data>/data/<exchange>``, the user data folder being the one holding
+    ``backtest_results`` (else ./user_data)."""
+    userdir = file.parent.parent if file.parent.name == "backtest_results" else Path("user_data")
+    return userdir / "data" / config.get("exchange", {}).get("name", "binance")
 
 
 def _load_strategy(file: Path, name: str, stored_config: dict, strategy_path: Path | None,
