@@ -64,6 +64,9 @@ def test_circuit_opens_half_opens_and_closes():
         assert breaker.record_failure(now=0) is CircuitState.CLOSED
     assert breaker.record_failure(now=10) is CircuitState.OPEN and breaker.times_opened == 1
     assert not breaker.allows(now=50)
+    # a call that is never held back (a new trade's first stop, a listing) succeeds meanwhile:
+    # the cool-down still runs its course
+    assert breaker.record_success() is CircuitState.OPEN and not breaker.allows(now=60)
     assert breaker.allows(now=110) and breaker.state is CircuitState.HALF_OPEN
     assert breaker.record_failure(now=111) is CircuitState.OPEN  # trial failed: open again
     assert breaker.allows(now=211)

@@ -36,6 +36,11 @@ class CircuitBreaker:
         return True
 
     def record_success(self) -> CircuitState:
+        """A call went through. While OPEN this changes nothing: calls that are never held back (a
+        new trade's first stop, the reconciliation's listing) must not cut the cool-down short; only
+        the trial let through after it (HALF_OPEN) or a call while CLOSED counts."""
+        if self.state is CircuitState.OPEN:
+            return self.state
         self.failures = 0
         self.state = CircuitState.CLOSED
         self.opened_at = None

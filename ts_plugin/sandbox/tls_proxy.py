@@ -72,7 +72,10 @@ class SandboxProxy:
                     secure = proxy.context_for(hostname).wrap_socket(self.connection, server_side=True)
                 except (ssl.SSLError, OSError):
                     return
-                handler_class(secure, self.client_address, self.server)
+                try:
+                    handler_class(secure, self.client_address, self.server)
+                except (ssl.SSLError, OSError):
+                    return  # the client went away mid-request (a bot killed with kill -9): not an error
 
         self._server = socketserver.ThreadingTCPServer((self.host, self._requested_port), Tunnel)
         serve_in_background(self._server, "sandbox-proxy")
