@@ -160,8 +160,6 @@ def detail_datadir(tmp_path_factory):
 @pytest.mark.slow
 def test_replay_matches_a_backtest_with_detail_candles_and_loaded_parameters(
         detail_datadir, exchange_overrides, tmp_path):
-    from freqtrade.configuration import Configuration  # noqa: F401  (freqtrade present)
-
     strategies = tmp_path / "strategies"
     strategies.mkdir()
     shutil.copy(ROOT / "ts_plugin/data/strategies/smart_trailing_sample.py", strategies)
