@@ -105,6 +105,9 @@ class ExchangeConfig(_Block):
     # How far the exchange's reference price (Binance spot: a minutes-long average) may be from the
     # last price when a stop is clamped into its price band (see exchange/price_band.py).
     price_band_margin: float = Field(default=0.02, ge=0, le=0.2)
+    # Also hold a native trailing order on the exchange while a trade trails, so the exchange goes
+    # on trailing if the bot stops (see exchange/backstop.py; exchanges without support: a WARNING).
+    native_backstop: bool = False
 
     @model_validator(mode="after")
     def _emergency_above_minimum(self) -> "ExchangeConfig":

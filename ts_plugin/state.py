@@ -59,6 +59,10 @@ class TrailState:
     exchange_moved_at: float | None = None
     exchange_moves: int = 0
     exchange_skips: int = 0
+    # The native trailing backstop held beside the stop (``exchange.native_backstop``): its order id
+    # and its distance in the exchange's own unit. Stored only while one is held.
+    backstop_id: str | None = None
+    backstop_native: float | None = None
 
 
 class StateError(ValueError):
@@ -122,7 +126,7 @@ def encode(state: TrailState) -> dict[str, Any]:
     ``peak`` are freqtrade's and the market's prices and are stored exactly as given, because the
     machine derives every level from them.
     """
-    return {
+    stored = {
         "v": SCHEMA_VERSION,
         "phase": state.phase.value,
         "side": "short" if state.is_short else "long",
@@ -145,6 +149,10 @@ def encode(state: TrailState) -> dict[str, Any]:
         "exchange_moves": state.exchange_moves,
         "exchange_skips": state.exchange_skips,
     }
+    if state.backstop_id is not None:
+        stored["backstop_id"] = state.backstop_id
+        stored["backstop_native"] = state.backstop_native
+    return stored
 
 
 def decode(stored: Any) -> TrailState:
@@ -167,6 +175,9 @@ def decode(stored: Any) -> TrailState:
             raise StateError(f"exchange_stop_id: expected text, got {stop_id!r}")
         if exit_reason is not None and not isinstance(exit_reason, str):
             raise StateError(f"exit_reason: expected text, got {exit_reason!r}")
+        backstop_id = stored.get("backstop_id")  # present only while a backstop is held
+        if backstop_id is not None and not isinstance(backstop_id, str):
+            raise StateError(f"backstop_id: expected text, got {backstop_id!r}")
         return TrailState(
             is_short=side == "short",
             entry=_price(stored["entry"], "entry"),
@@ -189,6 +200,9 @@ def decode(stored: Any) -> TrailState:
             exchange_moved_at=_epoch(stored["exchange_moved_at"], "exchange_moved_at", optional=True),
             exchange_moves=_count(stored["exchange_moves"], "exchange_moves"),
             exchange_skips=_count(stored["exchange_skips"], "exchange_skips"),
+            backstop_id=backstop_id,
+            backstop_native=_price(stored.get("backstop_native"), "backstop_native", optional=True)
+            if backstop_id is not None else None,
         )
     except KeyError as exc:
         raise StateError(f"missing field {exc.args[0]!r}") from None

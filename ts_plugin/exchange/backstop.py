@@ -78,3 +78,20 @@ def needs_replacing(live: float | None, wanted: float | None) -> bool:
     if wanted is None:
         return live is not None
     return live is None or not math.isclose(live, wanted, rel_tol=1e-9, abs_tol=1e-12)
+
+
+# A backstop is recognised on the exchange by its client id, which names the trade it protects:
+# "tsbk-<trade id>-<serial>" (Binance allows 36 characters of [.A-Za-z0-9:/_-]).
+CLIENT_PREFIX = "tsbk-"
+
+
+def client_id(trade_id: int, serial: int) -> str:
+    return f"{CLIENT_PREFIX}{trade_id}-{serial}"
+
+
+def trade_id_of(client: str | None) -> int | None:
+    """The trade a backstop protects, from its client id; None for any other order."""
+    if not client or not client.startswith(CLIENT_PREFIX):
+        return None
+    head = client[len(CLIENT_PREFIX):].split("-", 1)[0]
+    return int(head) if head.isdigit() else None
