@@ -100,6 +100,7 @@ class StopGovernor:
         self.lag = LagAlarms(settings, self.watches, self.alarm)
         self._original: dict[str, Callable] = {}
         self.reconciled = False  # moves wait for the first reconciliation after start-up
+        self.backstop: Any | None = None  # the native trailing backstop keeper, when one is held
 
     # ----- installation ---------------------------------------------------------------------------
 
@@ -112,6 +113,9 @@ class StopGovernor:
         self.exchange.stoploss_adjust = self.stoploss_adjust
         self.exchange.cancel_stoploss_order = self.cancel_stoploss_order
         self.exchange.create_stoploss = self.create_stoploss
+        if hasattr(self.exchange, "fetch_stoploss_order"):
+            self._original["fetch_stoploss_order"] = self.exchange.fetch_stoploss_order
+            self.exchange.fetch_stoploss_order = self.fetch_stoploss_order
         self.exchange._ts_governor = self
         logger.info("smart_trailing: governing stop-on-exchange updates (%s)", self.path.value)
 
@@ -141,6 +145,7 @@ class StopGovernor:
         pair = order.get("symbol") or ""
         is_short = side == "buy"
         trade, key = self._trade_key(pair)
+        self._backstop("follow", trade)
         watch = self.watches.of(key)
         previous, watch.last_candidate = watch.last_candidate, stop_loss
         still_tightening = previous is not None and improvement(previous, stop_loss, is_short) > 0
@@ -229,7 +234,27 @@ class StopGovernor:
             result = self._confirm_gone(order_id, pair, params, exc)
         self.watches.of(key).cancelled_at = self._mono()
         self.watches.blockers.pop((pair, str(order_id)), None)
+        self._backstop("after_cancel", order_id, pair)
         return result
+
+    def fetch_stoploss_order(self, order_id: str, pair: str, params: dict | None = None) -> dict:
+        """freqtrade reads its stop every iteration: the backstop keeper sees the answer first."""
+        fetch = self._original["fetch_stoploss_order"]
+        order = fetch(order_id, pair) if params is None else fetch(order_id, pair, params)
+        if self.backstop is None:
+            return order
+        return self._backstop("after_fetch", order_id, pair, order) or order
+
+    def _backstop(self, action: str, *args: Any) -> Any:
+        """The native trailing backstop's part (``backstop_keeper.py``); it never breaks the stop."""
+        if self.backstop is None:
+            return None
+        try:
+            return getattr(self.backstop, action)(*args)
+        except Exception:
+            self.counters["backstop_errors"] += 1
+            logger.exception("smart_trailing: native trailing backstop (%s) failed; the stop is unaffected", action)
+            return None
 
     def _confirm_gone(self, order_id: str, pair: str, params: dict | None, error: Exception,
                       block_create: bool = True) -> dict:

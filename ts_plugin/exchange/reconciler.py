@@ -43,9 +43,23 @@ class Reconciler:
         self.unprotected: list[TradeKey] = []  # trades found without a stop after their chance
         self.awaiting: list[TradeKey] = []  # trades found without a stop, before their chance
         self._reported: set[str] = set()  # foreign orders already reported
+        self.backstops: list[dict] = []  # the native trailing backstops of the latest listing
 
     def open_stop_orders(self, pairs: Iterable[str]) -> list[dict]:
-        return open_stop_orders(self.governor.exchange, pairs, self.dry_run, self.governor._guarded)
+        """Open stop orders; native trailing backstops (``backstop_keeper.py``) are kept apart in
+        ``self.backstops`` from the same listing, never classified as stops."""
+        keeper, listed = self.governor.backstop, []
+
+        def call(label: str, func: Callable[[], Any]) -> Any:
+            orders = self.governor._guarded(label, func)
+            listed.extend(orders or [])
+            return orders
+
+        stops = open_stop_orders(self.governor.exchange, pairs, self.dry_run, call)
+        if keeper is None:
+            return stops
+        self.backstops = [o for o in listed if keeper.is_backstop(o)]
+        return [o for o in stops if not keeper.is_backstop(o)]
 
     def run(self, open_trades: list[Any], pairs: Iterable[str], now: float) -> Reconciliation | None:
         """One pass; returns what it found (None when the exchange could not be listed)."""
@@ -85,6 +99,8 @@ class Reconciler:
         governor.forget_closed({(t.pair, t.id) for t in open_trades})
         governor.counters["reconciliations"] += 1
         governor.reconciled = True
+        if governor.backstop is not None:
+            governor._backstop("reconcile", open_trades, self.backstops)
         self.last_result = result
         return result
 

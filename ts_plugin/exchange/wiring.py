@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Iterable
 
+from ts_plugin.exchange.backstop_keeper import BackstopKeeper, unsupported, venue_for
 from ts_plugin.exchange.governor import StopGovernor
 from ts_plugin.exchange.reconciler import Reconciler
 from ts_plugin.state import StateError, TrailState
@@ -82,9 +83,30 @@ def install_governor(strategy: Any, exchange: Any) -> tuple[StopGovernor, Reconc
         "smart_trailing: stoploss_on_exchange_interval %s -> 0, pace set by min_update_interval_s=%s",
         previous, settings.min_update_interval_s,
     )
+    governor.backstop = backstop_keeper(governor, settings.native_backstop, dry_run)
     reconciler = Reconciler(governor, dry_run=dry_run,
                             bot_created_stops=bot_created_stops)
     return governor, reconciler
+
+
+def backstop_keeper(governor: StopGovernor, wanted: bool, dry_run: bool) -> BackstopKeeper | None:
+    """The native trailing backstop's keeper when ``exchange.native_backstop`` is on and this exchange
+    has one; otherwise a WARNING at start-up saying that no backstop will be held (the regular stop
+    on exchange still protects every trade, so the bot runs)."""
+    if not wanted:
+        return None
+    if dry_run:
+        logger.info("smart_trailing: exchange.native_backstop is on; dry-run holds no backstop on the exchange")
+        return None
+    venue = venue_for(governor.exchange)
+    if venue is None:
+        logger.warning("smart_trailing: exchange.native_backstop is on, but %s; no native trailing backstop "
+                       "will be held, the regular stop on exchange protects the trades as before",
+                       unsupported(governor.exchange))
+        return None
+    logger.info("smart_trailing: native trailing backstop on %s (%s, %g..%g in steps of %g)", venue.name,
+                venue.grid.unit, venue.grid.minimum, venue.grid.maximum, venue.grid.step)
+    return BackstopKeeper(governor, venue)
 
 
 def reconcile_now(strategy: Any, reconciler: Reconciler, now: float) -> None:
