@@ -3,8 +3,9 @@
 Exchanges refuse orders whose price is too far from a reference: Binance spot's PERCENT_PRICE_BY_SIDE
 (limit price within multipliers of the average price of the last ``avgPriceMins`` minutes, per side),
 Binance USD-M's PERCENT_PRICE on conditional orders (limit price within multipliers of the order's
-own stop price, -4184 / -4183), Bybit's spot ``priceLimitRatioX`` around the last price, and
-everywhere the static PRICE_FILTER / ``priceFilter`` min and max. freqtrade treats the refusal like
+own stop price, -4184 / -4183), Bybit's ``priceLimitRatioX`` (spot: around the last price;
+linear perpetuals: a conditional order's limit price around the mark price when it fires, taken as its
+trigger, 110003), and everywhere the static PRICE_FILTER / ``priceFilter`` min and max. freqtrade treats the refusal like
 any invalid stop and exits the trade at market (freqtrade issue #12598).
 
 Clamping moves the order into the band in one direction only: towards the price, i.e. tighter. A
@@ -131,14 +132,23 @@ def binance_band(market: dict, side: str, stop: float, reference: Callable[[], f
 
 def bybit_band(market: dict, side: str, stop: float, reference: Callable[[], float],
                margin: float) -> Band | None:
-    """Bybit v5: ``priceFilter`` min/max (derivatives) and, on spot, ``riskParameters.priceLimitRatioX``
-    (a buy's limit at most last x (1 + X), a sell's at least last x (1 - X))."""
+    """Bybit v5: ``priceFilter`` min/max and ``riskParameters.priceLimitRatioX`` (X).
+
+    Spot: a buy's limit at most last x (1 + X), a sell's at least last x (1 - X). Linear perpetuals: the
+    order price limits are min(mark x (1 + Y), max(index, mark x (1 + X))) for a buy and max(mark x
+    (1 - Y), min(index, mark x (1 - X))) for a sell; a conditional order meets them when it fires, where
+    the mark price is about its trigger, and a limit within X of it passes whatever the index (Y >= X).
+    Mark and trigger may differ a little (a last-price trigger), so X shrinks by the margin."""
     info = market.get("info") or {}
     static = info.get("priceFilter") or {}
     trigger_low = _number(static.get("minPrice"), 0.0)
     trigger_high = _number(static.get("maxPrice"), math.inf)
     low, high, rules = trigger_low, trigger_high, []
     ratio = _number((info.get("riskParameters") or {}).get("priceLimitRatioX"), 0.0)
+    if ratio and _is_contract(market) and ratio < 1:
+        kept = ratio * (1 - margin)
+        rules.append(f"priceLimitRatioX {ratio:g} of the mark price at the trigger, less a {margin:.1%} margin")
+        return Band(low, high, trigger_low, trigger_high, (1 - kept, 1 + kept), "; ".join(rules))
     if ratio and not _is_contract(market):
         price = reference()
         if side == "sell":

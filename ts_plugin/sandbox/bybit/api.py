@@ -26,6 +26,7 @@ from ts_plugin.sandbox.bybit.account import BybitAccount
 from ts_plugin.sandbox.bybit.book import BybitBook
 from ts_plugin.sandbox.bybit.instruments import (FUNDING_INTERVAL_MIN, coin_rows, linear_instrument, plain,
                                                  risk_limits, spot_instrument)
+from ts_plugin.sandbox.bybit.price_limits import PriceLimit, published
 
 logger = logging.getLogger("ts_plugin.sandbox")
 
@@ -61,6 +62,7 @@ class BybitVenue:
             ("GET", "/v5/market/orderbook"): self._orderbook,
             ("GET", "/v5/market/funding/history"): self._funding_history,
             ("GET", "/v5/market/risk-limit"): self._risk_limit,
+            ("GET", "/v5/market/price-limit"): self._price_limit,
         }
         self._private: dict[tuple[str, str], Callable[[dict], Any]] = {
             ("GET", "/v5/user/query-api"): self._api_key_info,
@@ -75,6 +77,7 @@ class BybitVenue:
             ("POST", "/v5/position/set-leverage"): self._linear(self.account.set_leverage),
             ("POST", "/v5/position/switch-mode"): self._position_mode,
             ("POST", "/v5/account/set-margin-mode"): self.account.set_margin_mode,
+            ("POST", "/v5/account/set-limit-px-action"): self._limit_price_action,
             ("POST", "/v5/order/create"): self._linear(self.book.create),
             ("POST", "/v5/order/amend"): self._linear(self.book.amend),
             ("POST", "/v5/order/cancel"): self._linear(self.book.cancel),
@@ -89,6 +92,15 @@ class BybitVenue:
 
     def on_price(self, symbol: str) -> None:
         self.book.on_price(symbol)
+
+    def set_price_limit(self, pair_or_symbol: str, ratio_x: float, ratio_y: float | None = None) -> None:
+        """A linear symbol's order price limit ratios (X, and Y defaulting to 2 X), e.g. tight ones for a
+        test; instruments-info and ``/v5/market/price-limit`` show them."""
+        symbol = pair_or_symbol.split(":")[0].replace("/", "")
+        if symbol not in self.linear:
+            raise ValueError(f"{pair_or_symbol}: not a linear perpetual of this sandbox ({sorted(self.linear)})")
+        with self.lock:
+            self.book.price_limits[symbol] = PriceLimit(ratio_x, 2 * ratio_x if ratio_y is None else ratio_y)
 
     # ----- the envelope -----------------------------------------------------------------------
 
@@ -179,7 +191,8 @@ class BybitVenue:
             if category == "spot":
                 rows = [spot_instrument(m) for m in self.spot.values()]
             elif category == "linear":
-                rows = [linear_instrument(m, self.launched_ms) for m in self.linear.values()]
+                rows = [linear_instrument(m, self.launched_ms, self.book.price_limit(m.symbol))
+                        for m in self.linear.values()]
         if params.get("symbol"):
             rows = [r for r in rows if r["symbol"] == params["symbol"]]
         return {"category": category, "list": rows, "nextPageCursor": ""}
@@ -272,7 +285,27 @@ class BybitVenue:
         return {"category": "linear", "list": [row for s in symbols for row in risk_limits(s)],
                 "nextPageCursor": ""}
 
+    def _price_limit(self, params: dict) -> dict:
+        """The highest bid and lowest ask a linear order may carry now (around the current price)."""
+        if params.get("category") != "linear":
+            raise ApiError(200, 10001, "params error: category invalid (the sandbox serves linear)")
+        symbol, market = self._symbol(params)
+        buy, sell = published(self.book.price_limit(symbol), self.prices.price(symbol), market.tick_size)
+        return {"symbol": symbol, "buyLmt": buy, "sellLmt": sell, "ts": str(self.now_ms())}
+
     # ----- private ----------------------------------------------------------------------------
+
+    def _limit_price_action(self, params: dict) -> dict:
+        """Whether a futures limit price beyond the order price limits is moved to them (Bybit's default)
+        or refused (``modifyEnable=false``); spot's setting is accepted and not used."""
+        category, enable = params.get("category"), str(params.get("modifyEnable")).lower()
+        if category not in ("linear", "inverse", "spot") or enable not in ("true", "false"):
+            raise ApiError(200, 10001, "params error: category must be linear, inverse or spot and "
+                                       "modifyEnable true or false")
+        if category != "spot":
+            with self.lock:
+                self.book.adjusts_prices = enable == "true"
+        return {}
 
     def _api_key_info(self, params: dict) -> dict:
         return {"id": "1", "note": "sandbox", "apiKey": "sandbox", "readOnly": 0, "secret": "",

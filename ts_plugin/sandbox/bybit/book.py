@@ -7,6 +7,9 @@ Why it looks like this: on Bybit a conditional order is an ordinary order with a
 in place: one request, same id, so the stop never leaves the book. A cancelled conditional order reads
 ``Deactivated``. Reduce-only orders lock nothing; one that finds no position to reduce is cancelled
 (``CancelByReduceOnly``). Positions and margin live in the shared ``FuturesAccount`` arithmetic.
+A limit price meets the symbol's order price limits (``price_limits.py``): a plain order's around the
+current price; a conditional order's when it fires, and, if the account refuses prices beyond the
+limits, already at placement and amend around its own trigger.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from ts_plugin.sandbox.futures_account import FuturesAccount
 from ts_plugin.sandbox.markets import Market
 from ts_plugin.sandbox.prices import PriceBook
 from ts_plugin.sandbox.bybit.instruments import max_leverage, plain
+from ts_plugin.sandbox.bybit.price_limits import PriceLimit, allowed_price
 
 OPEN_STATUSES = frozenset({"New", "PartiallyFilled", "Untriggered", "Triggered"})
 TIME_IN_FORCE = {"GTC": "GTC", "IOC": "IOC", "FOK": "FOK", "POSTONLY": "PostOnly"}
@@ -53,6 +57,16 @@ class BybitBook:
         self.orders: dict[str, dict] = {}  # insertion order is creation order
         self.executions: list[dict] = []
         self._exec_seq = itertools.count(1)
+        self.price_limits: dict[str, PriceLimit] = {}  # per symbol; absent: PriceLimit()'s defaults
+        self.adjusts_prices = True  # the account's set-limit-px-action for futures (modifyEnable)
+
+    def price_limit(self, symbol: str) -> PriceLimit:
+        return self.price_limits.get(symbol) or PriceLimit()
+
+    def _allowed(self, symbol: str, side: str, price: float, around: float) -> float:
+        """A limit price against the symbol's limits around ``around`` (moved or refused beyond them)."""
+        return allowed_price(self.price_limit(symbol), side, price, around, self.markets[symbol].tick_size,
+                             self.adjusts_prices)
 
     # ----- create, amend, cancel --------------------------------------------------------------
 
@@ -72,12 +86,14 @@ class BybitBook:
                 raise invalid("params error: qty invalid")
             if kind == "Limit" and price <= 0:
                 raise invalid("params error: price invalid")
+            trigger = _number(params, "triggerPrice")
+            if kind == "Limit" and (not trigger or not self.adjusts_prices):
+                price = self._allowed(market.symbol, side, price, trigger or self.prices.price(market.symbol))
             reduce_only = _flag(params.get("reduceOnly"))
             if reduce_only and not self._reduces(market.symbol, side):
                 raise ApiError(200, 110017, "current position is zero, cannot fix reduce-only order qty")
             if not reduce_only:
                 self._check_margin(market, quantity * (price or self.prices.price(market.symbol)))
-            trigger = _number(params, "triggerPrice")
             direction = int(params.get("triggerDirection") or 0)
             if trigger:
                 if direction not in (1, 2):
@@ -129,6 +145,7 @@ class BybitBook:
                 changes["triggerPrice"] = plain(trigger)
                 if params.get("triggerBy"):
                     changes["triggerBy"] = str(params["triggerBy"])
+            price = self._amended_price(order, price, changes.get("triggerPrice"))
             if price and plain(price) != order["price"]:
                 changes["price"] = plain(price)
             if quantity and self.account.qty(order["symbol"], quantity) != order["qty"]:
@@ -139,6 +156,19 @@ class BybitBook:
             if order["orderStatus"] == "New":
                 self._match(order)
             return {"orderId": order["orderId"], "orderLinkId": order["orderLinkId"]}
+
+    def _amended_price(self, order: dict, price: float, new_trigger: str | None) -> float:
+        """An amended limit order's price (the asked one, or its own when only its trigger moves) as the
+        limits take it; a waiting conditional order's only if the account refuses prices beyond them."""
+        if order["orderType"] != "Limit" or not (price or new_trigger):
+            return price
+        if order["orderStatus"] == "Untriggered":
+            if self.adjusts_prices:
+                return price  # met when it fires
+            around = float(new_trigger or order["triggerPrice"])
+        else:
+            around = self.prices.price(order["symbol"])
+        return self._allowed(order["symbol"], order["side"], price or float(order["price"]), around)
 
     def cancel(self, params: dict) -> dict:
         with self.lock:
@@ -249,6 +279,12 @@ class BybitBook:
             order.update(orderStatus="Deactivated", cancelType="CancelByReduceOnly")
             return
         order["orderStatus"] = "New"
+        if order["orderType"] == "Limit":  # moved into the limits around the price it fires at
+            price = allowed_price(self.price_limit(order["symbol"]), order["side"], float(order["price"]),
+                                  self.prices.price(order["symbol"]), self.markets[order["symbol"]].tick_size,
+                                  adjust=True)
+            if price != float(order["price"]):
+                order["price"] = plain(price)
         self._match(order)
 
     def _match(self, order: dict) -> None:

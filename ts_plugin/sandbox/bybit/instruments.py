@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ts_plugin.sandbox.bybit.price_limits import PriceLimit
 from ts_plugin.sandbox.markets import Market
 
 FUNDING_INTERVAL_MIN = 480  # eight hours, Bybit's usual funding interval for USDT perpetuals
@@ -26,7 +27,7 @@ def plain(number: str | float) -> str:
     return text
 
 
-def linear_instrument(market: Market, launched_ms: int) -> dict:
+def linear_instrument(market: Market, launched_ms: int, limit: PriceLimit) -> dict:
     tick = plain(market.tick_size)
     return {
         "symbol": market.symbol, "contractType": "LinearPerpetual", "status": "Trading",
@@ -40,7 +41,8 @@ def linear_instrument(market: Market, launched_ms: int) -> dict:
                           "postOnlyMaxOrderQty": "1000000", "minNotionalValue": MIN_NOTIONAL},
         "unifiedMarginTrade": True, "fundingInterval": FUNDING_INTERVAL_MIN, "copyTrading": "both",
         "upperFundingRate": "0.005", "lowerFundingRate": "-0.005", "isPreListing": False,
-        "preListingInfo": None, "riskParameters": {"priceLimitRatioX": "0.05", "priceLimitRatioY": "0.1"},
+        "preListingInfo": None,
+        "riskParameters": {"priceLimitRatioX": plain(limit.ratio_x), "priceLimitRatioY": plain(limit.ratio_y)},
         "displayName": "",
     }
 
