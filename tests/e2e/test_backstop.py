@@ -147,3 +147,24 @@ def test_regular_stop_fill_cancels_the_backstop(sandbox, start_bot):
                "the backstop to be cancelled")
     assert sandbox.futures.open_algo_orders(SYMBOL) == [] and positions(sandbox) == []
     assert "Traceback" not in bot.log_text()
+
+
+def test_backstop_that_fires_first_while_the_bot_runs_closes_the_trade_on_freqtrades_stop_path(sandbox, start_bot):
+    """The exchange trails every price, the bot's regular stop moves at its policy's pace: a rise of
+    0.8 % then a dip to just under the backstop's level (above where the regular stop can be) fires the
+    backstop only. freqtrade learns it from its own stop order and closes the trade at the backstop's
+    fill; the regular stop is cancelled."""
+    distance = 0.005
+    bot, trade_id, top, stop = activate(start_bot, sandbox, distance, backstop=True)
+    (backstop,) = wait_until(lambda: backstops(sandbox) or None, 60, "the native trailing backstop")
+    high = top * 1.008
+    sandbox.set_price(PAIR, high)
+    dip = high * (1 - distance) * 0.99997  # under the backstop (high x 0.995), over any regular stop
+    sandbox.set_price(PAIR, dip)
+    assert positions(sandbox) == [] and sandbox.futures.get_algo(backstop["algoId"])["algoStatus"] == "TRIGGERED"
+    closed = wait_until(lambda: closed_trade(bot, trade_id), 60, "freqtrade to close the trade")
+    assert closed["exit_reason"] == "stoploss_on_exchange"
+    assert closed["close_rate"] == pytest.approx(float(fill_of(sandbox, backstop)["avgPrice"]), rel=1e-9)
+    wait_until(lambda: sandbox.futures.open_algo_orders(SYMBOL) == [], 30, "the regular stop to be cancelled")
+    wait_until(lambda: counter(bot, "backstop_exits") == 1, 30, "the health view to count the backstop exit")
+    assert "Traceback" not in bot.log_text()
