@@ -107,72 +107,204 @@ def render(results: dict) -> str:
     return "\n".join(lines)
 
 
+WINDOWS_HEADING = "## Unprotected window per replacement path"
+REPLACEMENTS_HEADING = "## Exchange stop replacements"
+PATH_ROWS = {  # windows.py's path -> (table label, what ran on the sandbox)
+    "cancel_then_create": ("cancel_then_create", "Binance spot: freqtrade's cancel, then create"),
+    "make_before_break": ("make_before_break", "Binance USD-M futures algo orders: the governor's create, then cancel"),
+    "amend": ("amend", "Bybit USDT perpetual (/v5/order/amend): the governor's `_amend`, one order moved in place"),
+    "amend_refused": ("refused amend -> fallback", "Bybit, every amend refused (retCode 10001): the governor's "
+                                                   "new-stop-first replacement"),
+}
+REQUEST_COLUMNS = {  # requests per move measured by windows.py, as columns of the requests table
+    "amend": "amend (Bybit)", "make_before_break": "make-before-break (Binance USD-M)",
+    "cancel_then_create": "cancel-then-create (Binance spot)",
+}
+
+
+def measured_line(results: dict) -> str:
+    """When, how and on what a section was measured (each exchange section can be re-run alone)."""
+    machine = results["machine"]
+    note = f" {results['note']}" if results.get("note") else ""
+    return (f"Measured {machine['date']} with `{results['command']}` on {machine['cpu']}, "
+            f"{machine['memory']} RAM, Python {machine['python']}, freqtrade {machine['freqtrade']}, "
+            f"ccxt {machine['ccxt']}.{note}")
+
+
 def _exchange_sections(results: dict) -> list[str]:
+    return _windows_section(results) + _replacements_section(results)
+
+
+def _windows_section(results: dict) -> list[str]:
     windows = results.get("windows")
-    lines: list[str] = []
-    if windows:
-        lines += [
-            "## Unprotected window per replacement path",
-            "",
-            f"A real freqtrade Exchange object with the governor installed, against the sandbox with "
-            f"{windows['latency_ms']:g} ms injected on every request, {windows['replacements']} "
-            "replacements per path (`benchmarks/windows.py`).",
-            "",
-            "| path | replacements | median window ms | max window ms | note |",
-            "| --- | ---: | ---: | ---: | --- |",
-        ]
-        notes = {
-            "cancel_then_create": "Binance spot: confirmed cancel -> acknowledged create, governor's monotonic clock",
-            "make_before_break": "Binance USD-M futures algo (conditional) orders on the sandbox: the governor's "
-                                 "create, then cancel; window = time with zero live stops on the exchange "
-                                 "(see below)",
-            "amend": "one in-place request (Bybit / OKX); not on the Binance sandbox: "
-                     f"one signed request takes {windows['amend'].get('request_ms', 0):.0f} ms there",
-        }
-        for path in ("cancel_then_create", "make_before_break", "amend"):
-            row = windows[path]
-            lines.append(f"| {path} | {row['n']} | {row['median_ms']:.1f} | {row['max_ms']:.1f} | {notes[path]} |")
-        lines += ["", *_make_before_break_text(windows["make_before_break"]), ""]
-    replaced = results.get("replacements")
-    if replaced:
-        lines += [
-            "## Exchange stop replacements per trade: plugin policy vs freqtrade's rule",
-            "",
-            f"Replay of {results.get('replacements_source', '?')} as a 5-second price path (60 ticks per 5m",
-            "candle), as straight lines and with seeded tick noise, trades opened whenever flat, bot stop",
-            "from the real state machine, exchange stop following it under each rule",
-            "(`benchmarks/replacements.py`). Gap: mean distance between the bot's stop and the exchange's",
-            "stop, % of price, over ticks where the trailing stop exists. Exit: mean exit price, % from",
-            "entry. Floor: trades with at least one move (the activation move off the hard stop is an",
-            "emergency every rule must make), so no rule can have fewer replacements than that.",
-            "",
-        ]
-        for path_label, by_trailing in replaced.items():
-            for trailing, rows in by_trailing.items():
-                lines += [f"Path {path_label}, trailing {trailing}:", "",
-                          "| rule | trades | replacements | per trade | fewer than freqtrade | mean gap % "
-                          "| mean exit % | floor |",
-                          "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-                for label, row in rows.items():
-                    lines.append(f"| {label} | {row['trades']} | {row['replacements']} | {row['per_trade']:.2f} | "
-                                 f"{row['fewer_pct']:.0f} % | {row['mean_gap_pct']:.3f} | "
-                                 f"{row['mean_exit_pct']:.3f} | {row['protected']} |")
-                lines.append("")
+    if not windows:
+        return []
+    rows = [(name, windows[name]) for name in PATH_ROWS if name in windows]
+    lines = [
+        WINDOWS_HEADING,
+        "",
+        measured_line(results),
+        "",
+        f"Real freqtrade Exchange objects (real ccxt) with the governor installed, against the sandbox with "
+        f"{windows['latency_ms']:g} ms injected on every request, {windows['replacements']} replacements per "
+        "path (`benchmarks/windows.py`). Every row is measured the same way: while each replacement runs, a",
+        "thread counts the stops the sandbox's book holds live for the symbol (read from the book itself: no",
+        "request, no latency), and the window is the time spanned by samples that show none (from the last",
+        "sample with a stop to the next one with a stop: an upper bound). The samples are only as close as",
+        "the thread gets scheduled, so the largest gap between two samples is the resolution of the",
+        "measurement: **a window shorter than that gap could pass unseen**, and a 0.0 below reads \"no window",
+        "as long as the largest gap\", not \"provably none\". Replacement ms: the whole replacement as the",
+        "caller waits for it, including ccxt's client-side rate limiter (freqtrade leaves it on), which",
+        "spaces requests by their declared cost: Bybit's order endpoints 100 ms apart, Binance spot's 10 ms;",
+        "each replacement starts with the limiter idle. Requests per move: what the sandbox received.",
+        "",
+        "| path | on the sandbox | replacements | median window ms | max window ms | samples per "
+        "replacement | largest gap between samples ms (median / max) | replacement ms (median / max) "
+        "| requests per move |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, row in rows:
+        label, what = PATH_ROWS[name]
+        lines.append(
+            f"| {label} | {what} | {row['n']} | {row['median_ms']:.1f} | {row['max_ms']:.1f} | "
+            f"{row['samples_per_replacement']:.0f} | {row['median_sample_gap_ms']:.1f} / "
+            f"{row['largest_sample_gap_ms']:.1f} | {row['replacement_ms']:.0f} / {row['replacement_max_ms']:.0f} | "
+            f"{row['requests_per_move']:g} |")
+    lines += ["", "| path | fewest live stops at any sample | both stops seen live | left zero live "
+                  "| left two or more live | requests sent per move |", "| --- | ---: | ---: | ---: | ---: | --- |"]
+    for name, row in rows:
+        sent = ", ".join(f"`{kind}` x {count:g}" for kind, count in row["requests"].items())
+        lines.append(f"| {PATH_ROWS[name][0]} | {row['min_live_sampled']} | {row['both_live_seen']} of {row['n']} | "
+                     f"{row['left_zero_live']} | {row['left_two_or_more_live']} | {sent} |")
+    lines += ["", *_window_notes(windows), ""]
     return lines
 
 
-def _make_before_break_text(row: dict) -> list[str]:
-    """How the make-before-break window was observed, so a reader can judge the 0 in the table."""
-    return [
-        "make_before_break: a real freqtrade Exchange in futures mode (isolated, `BTC/USDT:USDT`, real",
-        "ccxt) with an open position; each replacement runs `StopGovernor._make_before_break` while a",
-        f"thread counts the sandbox's live conditional stops ({row['samples_per_replacement']:.0f} samples per "
-        f"replacement, at most {row['largest_sample_gap_ms']:.1f} ms apart).",
-        f"Fewest live stops at any sample: {row['min_live_sampled']}; both stops seen live in "
-        f"{row['both_live_seen']} of {row['n']} replacements.",
-        "Whole replacement (create request start -> cancel acknowledged, including the margin-mode and",
-        f"leverage calls freqtrade makes before the create): median {row['replacement_ms']:.0f} ms, "
-        f"max {row['replacement_max_ms']:.0f} ms.",
-        f"Replacements that left zero live stops: {row['left_zero_live']}; two or more: "
-        f"{row['left_two_or_more_live']}.",
+def _window_notes(windows: dict) -> list[str]:
+    notes = []
+    spot = windows.get("cancel_then_create", {})
+    if "governor_median_ms" in spot:
+        notes += ["cancel_then_create: the governor's own monotonic clock (confirmed cancel -> acknowledged",
+                  f"create) agrees with the sampled window: median {spot['governor_median_ms']:.1f} ms, max "
+                  f"{spot['governor_max_ms']:.1f} ms."]
+    if "make_before_break" in windows:
+        notes += ["make_before_break and the refused amend's fallback: freqtrade's `create_stoploss` sets the",
+                  "margin mode and the leverage before each futures create (two of their requests per move; the",
+                  "sandbox answers them like the exchange). An open isolated position of 0.02 BTC at 50,000."]
+    if "amend" in windows:
+        notes += ["amend: a real freqtrade `Bybit` Exchange object in futures mode (url mode, real ccxt `bybit`",
+                  "client); the replacement ms is the one amend request. The stop's order id never changes. In a",
+                  "bot the amend follows freqtrade's fetch of the stop order, so ccxt's limiter delays it up to",
+                  "100 ms more (the window is not affected: the one stop is live throughout)."]
+    refused = windows.get("amend_refused")
+    if refused:
+        notes += [f"refused amend -> fallback: {refused.get('refusals', '?')} refusals, "
+                  f"{refused.get('fallback_failures', '?')} failed fallbacks; each costs the refused amend plus a",
+                  "make-before-break replacement, and the old stop stays live until the new one is."]
+    return notes
+
+
+def _replacements_section(results: dict) -> list[str]:
+    from benchmarks.replacements import HEADLINE, requests_per_trade
+
+    replaced = results.get("replacements")
+    if not replaced:
+        return []
+    lines = [
+        f"{REPLACEMENTS_HEADING} and requests per trade: plugin policy vs freqtrade's rule",
+        "",
+        measured_line(results),
+        "",
+        f"Replay of {results.get('replacements_source', '?')} as a 5-second price path (60 ticks per 5m",
+        "candle), as straight lines and with seeded tick noise, trades opened whenever flat, bot stop",
+        "from the real state machine, exchange stop following it under each rule",
+        "(`benchmarks/replacements.py`). Gap: mean distance between the bot's stop and the exchange's",
+        "stop, % of price, over ticks where the trailing stop exists. Exit: mean exit price, % from",
+        "entry. Floor: trades with at least one move (the activation move off the hard stop is an",
+        "emergency every rule must make), so no rule can have fewer replacements than that. The demo's",
+        "settings (steps and momentum from the candles' 12-candle rate of change) are replayed for the",
+        "two headline rules only.",
+        "",
     ]
+    for path_label, by_trailing in replaced.items():
+        for trailing, rows in by_trailing.items():
+            lines += [f"Path {path_label}, trailing {trailing}:", "",
+                      "| rule | trades | replacements | per trade | fewer than freqtrade | mean gap % "
+                      "| mean exit % | floor |",
+                      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+            for label, row in rows.items():
+                lines.append(f"| {label} | {row['trades']} | {row['replacements']} | {row['per_trade']:.2f} | "
+                             f"{row['fewer_pct']:.0f} % | {row['mean_gap_pct']:.3f} | "
+                             f"{row['mean_exit_pct']:.3f} | {row['protected']} |")
+            lines.append("")
+    lines += _requests_table(replaced, results.get("windows"), HEADLINE, requests_per_trade)
+    return lines
+
+
+def _requests_table(replaced: dict, windows: dict | None, headline: tuple, requests_per_trade) -> list[str]:
+    """Exchange requests per trade by path, from the replay's moves x the requests per move measured
+    in the windows run; the native backstop's requests from the replay alone."""
+    per_move = {path: windows[path]["requests_per_move"] for path in REQUEST_COLUMNS
+                if windows and "requests_per_move" in windows.get(path, {})}
+    lines = [
+        "### Exchange requests per trade, with and without the native backstop",
+        "",
+        "Stop moves per trade from the replay above x the requests per move measured on the sandbox",
+        "(section above: " + ", ".join(f"{REQUEST_COLUMNS[p]} {n:g}" for p, n in per_move.items()) + "). Not",
+        "counted (the same under every rule): the first stop's placement, and freqtrade's check of the",
+        "stop order's status in each bot iteration. Native backstop (`exchange.native_backstop`, Binance",
+        "USD-M `TRAILING_STOP_MARKET`), counted in the same replay: placed when the trade starts trailing",
+        "(1 request), re-placed each time the distance rounded up to the 0.1 % callbackRate grid changes",
+        "(`TrailGrid.native`, `needs_replacing`; new first, then the old one cancelled: 2 requests), cancelled",
+        "when the trade exits on its stop (1 request). A move of the stop itself never re-places it; only",
+        "steps and momentum change the distance, so with fixed settings it costs 2 requests per trailing trade.",
+        "",
+    ]
+    if not per_move:
+        return lines + ["(No requests per move measured: run the windows section too.)", ""]
+    columns = [REQUEST_COLUMNS[p] for p in per_move]
+    lines += ["| price path | trailing | rule | stop moves per trade | " + " | ".join(columns)
+              + " | backstop: placed / re-placed / cancelled | backstop requests per trade "
+              "| Binance USD-M make-before-break + backstop |",
+              "| --- | --- | --- | ---: | " + " | ".join("---:" for _ in columns) + " | ---: | ---: | ---: |"]
+    for path_label, by_trailing in replaced.items():
+        for trailing, rows in by_trailing.items():
+            for rule in headline:
+                row = rows.get(rule)
+                if row is None:
+                    continue
+                figures = requests_per_trade(row, per_move)
+                with_backstop = (f"{figures['make_before_break'] + figures['backstop']:.2f}"
+                                 if "make_before_break" in figures else "-")
+                lines.append(
+                    f"| {path_label} | {trailing.split(' (')[0]} | {rule.split(' (')[0]} | {row['per_trade']:.2f} | "
+                    + " | ".join(f"{figures[p]:.2f}" for p in per_move)
+                    + f" | {row['backstop_placed']} / {row['backstop_replaced']} / {row['backstop_cancelled']} "
+                    f"| {figures['backstop']:.2f} | {with_backstop} |")
+    return lines + [""]
+
+
+def replace_sections(previous: str, text: str, headings: tuple[str, ...]) -> str:
+    """``previous`` (a BENCHMARKS.md) with each section of ``text`` whose heading starts with one of
+    ``headings`` put in place of the section with the same heading start; a new one goes before the
+    Soak section (or at the end). The other sections are left exactly as they were."""
+    def sections(document: str) -> list[str]:
+        parts, current = [], []
+        for line in document.splitlines(keepends=True):
+            if line.startswith("## ") and current:
+                parts.append("".join(current))
+                current = []
+            current.append(line)
+        if current:
+            parts.append("".join(current))
+        return parts
+
+    def key(part: str) -> str | None:
+        return next((heading for heading in headings if part.startswith(heading)), None)
+
+    new = {key(part): part.rstrip("\n") + "\n\n" for part in sections(text) if key(part)}
+    old = sections(previous)
+    out = [new.pop(key(part)) if key(part) in new else part for part in old]
+    soak = next((i for i, part in enumerate(out) if part.startswith("## Soak")), len(out))
+    out[soak:soak] = list(new.values())
+    return "".join(out).rstrip("\n") + "\n"

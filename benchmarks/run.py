@@ -1,10 +1,15 @@
 """`make bench`: wall time vs (a) and (b), per-call cost vs closed trades, DB writes per tick.
 
     python -m benchmarks.run [--quick] [--runs N] [--big-runs N] [--write] [--soak]
+    python -m benchmarks.run --only windows,replacements [--write] [--note TEXT]
 
 --quick: real data only (or a 60-day synthetic set), one run each. --write: rewrite BENCHMARKS.md.
 --soak: also run the soak end to end (benchmarks/soak.py) and record its section; without it the
 last "## Soak" section of BENCHMARKS.md is kept as it was.
+--only: just these exchange sections (unprotected windows, replacements and requests per trade);
+with --write only their sections of BENCHMARKS.md are replaced. The requests per trade need the
+windows' requests per move: with only ``replacements`` they come from the last run's results.json.
+--note: a sentence added to those sections' "Measured" line (say so when the machine was busy).
 """
 
 from __future__ import annotations
@@ -48,8 +53,63 @@ def _datasets(quick: bool) -> list[tuple[str, Path, str]]:
     return sets
 
 
+EXCHANGE_SECTIONS = ("windows", "replacements")
+
+
+def _sections(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in EXCHANGE_SECTIONS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown section(s) {', '.join(unknown) or text!r}; "
+                                         f"choose from {', '.join(EXCHANGE_SECTIONS)}")
+    return names
+
+
+def _replay_files() -> list[Path]:
+    return sorted(SHARED.glob("*-5m.feather")) or sorted(_datasets(quick=True)[-1][1].glob("*-5m.feather"))
+
+
+def _measure_exchange(results: dict, selected: tuple[str, ...], previous: dict) -> None:
+    """The windows per path (and requests per move) and the replay's replacements per trade."""
+    from benchmarks import replacements, windows
+
+    if "windows" in selected or not previous.get("windows", {}).get("amend"):
+        print("unprotected window per replacement path (sandbox, 20 ms injected latency):", flush=True)
+        results["windows"] = windows.measure(latency_ms=20.0, replacements=60)
+        print(json.dumps(results["windows"]), flush=True)
+    else:
+        print("requests per move from the last windows run (.bench/results.json)", flush=True)
+        results["windows"] = previous["windows"]
+    if "replacements" in selected:
+        files = _replay_files()
+        print("exchange stop replacements per trade (5 s price path):", flush=True)
+        results["replacements"] = replacements.compare(files)
+        results["replacements_source"] = ", ".join(f.name for f in files)
+
+
+def _only(selected: tuple[str, ...], options: argparse.Namespace, command: str) -> int:
+    """Only the exchange sections; with --write only they change in BENCHMARKS.md."""
+    from benchmarks.machine import facts
+    from benchmarks.report import REPLACEMENTS_HEADING, WINDOWS_HEADING, _exchange_sections, replace_sections
+
+    WORK.mkdir(exist_ok=True)
+    stored = WORK / "results.json"
+    previous = json.loads(stored.read_text()) if stored.exists() else {}
+    results: dict = {"machine": facts(), "command": command, "note": options.note}
+    _measure_exchange(results, selected, previous)
+    stored.write_text(json.dumps({**previous, **results}, indent=1, default=str))
+    text = "\n".join(_exchange_sections(results))
+    print(text)
+    if options.write:
+        headings = tuple(h for name, h in (("windows", WINDOWS_HEADING), ("replacements", REPLACEMENTS_HEADING))
+                         if name in selected)
+        target = ROOT / "BENCHMARKS.md"
+        target.write_text(replace_sections(target.read_text() if target.exists() else "", text, headings))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    from benchmarks import dbwrites, percall, replacements, soak, wall, windows
+    from benchmarks import dbwrites, percall, soak, wall
     from benchmarks.machine import facts
     from benchmarks.report import render
     from ts_plugin.demo import DEFAULT_CONFIG, build_backtest_config, pairs_in
@@ -62,13 +122,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="rewrite BENCHMARKS.md")
     parser.add_argument("--soak", action="store_true",
                         help="also run the soak (benchmarks/soak.py) and record its figures")
+    parser.add_argument("--only", type=_sections, metavar="SECTIONS",
+                        help="only these exchange sections, comma-separated: windows, replacements")
+    parser.add_argument("--note", default="", help="a sentence for the exchange sections' measured line")
     options = parser.parse_args(argv)
+    command = " ".join([".venv/bin/python -m benchmarks.run", *(argv if argv is not None else sys.argv[1:])])
+    if options.only:
+        return _only(options.only, options, command)
     WORK.mkdir(exist_ok=True)
     datasets = _datasets(options.quick)
     prices = {}
     for _, datadir, _ in datasets:
         prices.update(pairs_in(datadir))
-    results: dict = {"machine": facts(), "command": " ".join([".venv/bin/python -m benchmarks.run", *(argv if argv is not None else sys.argv[1:])]),
+    results: dict = {"machine": facts(), "command": command, "note": options.note,
                      "wall": [], "percall": None, "dbwrites": None}
     with SandboxExchange(prices) as sandbox:
         overrides = ccxt_overrides(sandbox.url)
@@ -94,13 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     results["dbwrites"] = dbwrites.replay(files, 1500)
     results["dbwrites"]["source"] = ", ".join(f.name for f in files)
     print(json.dumps(results["dbwrites"]), flush=True)
-    print("unprotected window per replacement path (sandbox, 20 ms injected latency):", flush=True)
-    results["windows"] = windows.measure(latency_ms=20.0, replacements=60)
-    print(json.dumps(results["windows"]), flush=True)
-    replay_files = sorted(SHARED.glob("*-5m.feather")) or sorted(datasets[-1][1].glob("*-5m.feather"))
-    print("exchange stop replacements per trade (5 s price path):", flush=True)
-    results["replacements"] = replacements.compare(replay_files)
-    results["replacements_source"] = ", ".join(f.name for f in replay_files)
+    _measure_exchange(results, EXCHANGE_SECTIONS, {})
     (WORK / "results.json").write_text(json.dumps(results, indent=1, default=str))
     text = render(results)
     soak_section = None
