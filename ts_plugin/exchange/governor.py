@@ -500,53 +500,68 @@ class StopGovernor:
     def _amend(self, trade: Any, order: dict, stop_loss: float, side: str) -> None:
         """Move the stop in place: one request, the same order id, never a moment without it.
 
-        A refusal by the exchange (its rules, not its health) falls back to a replacement that places
-        the new stop before cancelling the old one; a transient failure (retries spent, counted by
-        the circuit breaker) leaves the stop where it is for a later iteration; an order that is no
-        longer live is left to freqtrade, which reads its status next."""
+        The new stop and limit are clamped into the exchange's price band as a new stop would be (a
+        refusal that still names the band is retried once, wider). Any other refusal by the exchange
+        (its rules, not its health) falls back to a replacement that places the new stop before
+        cancelling the old one; a transient failure (retries spent, counted by the circuit breaker)
+        leaves the stop where it is for a later iteration; an order that is no longer live is left to
+        freqtrade, which reads its status next."""
         import ccxt
 
-        api = self.exchange._api
         key = (trade.pair, getattr(trade, "id", None))
-        stop, limit = self._amend_prices(trade.pair, order, stop_loss, side)
-
-        def amend() -> None:
+        margin = self.settings.price_band_margin
+        for last_try in (False, True):
+            banded, types = self._into_band(key, trade.pair, side, float(stop_loss), self._order_types(), margin)
+            stop, limit = self._amend_prices(trade.pair, order, banded, side, types)
             try:
-                api.edit_order(order["id"], trade.pair, order.get("type"), side, None, limit,
-                               {"triggerPrice": stop})
-            except ccxt.ExchangeError as exc:
-                if not amend_unchanged(api.id, exc):
-                    raise
-                self.counters["amend_already_applied"] += 1  # a retried amend whose answer was lost
-
-        try:
-            self._guarded("amend stop", amend)
-        except TemporaryError as exc:
-            self.counters["amend_failures"] += 1
-            logger.warning("smart_trailing: amending the stop of %s failed; it stays in place: %s", trade.pair, exc)
-            return
-        except ccxt.OrderNotFound as exc:
-            self.counters["amend_order_gone"] += 1
-            logger.info("smart_trailing: stop order %s of %s is no longer live (%s); not moved",
-                        order["id"], trade.pair, exc)
-            return
-        except ccxt.BaseError as exc:
-            self._amend_refused(key, trade, order, stop_loss, side, exc)
-            return
+                self._guarded("amend stop", lambda: self._amend_once(order, trade.pair, side, stop, limit))
+            except TemporaryError as exc:
+                self.counters["amend_failures"] += 1
+                logger.warning("smart_trailing: amending the stop of %s failed; it stays in place: %s",
+                               trade.pair, exc)
+                return
+            except ccxt.OrderNotFound as exc:
+                self.counters["amend_order_gone"] += 1
+                logger.info("smart_trailing: stop order %s of %s is no longer live (%s); not moved",
+                            order["id"], trade.pair, exc)
+                return
+            except ccxt.BaseError as exc:
+                if not last_try and is_band_refusal(exc):
+                    self.counters["band_refusals"] += 1
+                    logger.warning("smart_trailing: %s refused the amended stop for %s as outside its price "
+                                   "band (%s); retrying once with a wider margin", self._exchange_id(),
+                                   trade.pair, exc)
+                    margin = 2 * margin + 0.01
+                    continue
+                self._amend_refused(key, trade, order, stop_loss, side, exc)
+                return
+            break
         self.watches.settle(key, AMEND_REFUSED)
         self._record_move(trade.pair, stop, 0.0, ReplacementPath.AMEND, order)
 
-    def _amend_prices(self, pair: str, order: dict, stop_loss: float, side: str) -> tuple[float, float | None]:
+    def _amend_once(self, order: dict, pair: str, side: str, stop: float, limit: float | None) -> None:
+        import ccxt
+
+        api = self.exchange._api
+        try:
+            api.edit_order(order["id"], pair, order.get("type"), side, None, limit, {"triggerPrice": stop})
+        except ccxt.ExchangeError as exc:
+            if not amend_unchanged(api.id, exc):
+                raise
+            self.counters["amend_already_applied"] += 1  # a retried amend whose answer was lost
+
+    def _amend_prices(self, pair: str, order: dict, stop_loss: float, side: str,
+                      order_types: dict) -> tuple[float, float | None]:
         """The new trigger, rounded as freqtrade rounds a new stop, and for a limit stop its new limit
-        (``stoploss_on_exchange_limit_ratio`` from it), so the amended order is the one freqtrade would
-        place."""
+        (``stoploss_on_exchange_limit_ratio`` from it, as clamped into the band), so the amended order
+        is the one freqtrade would place."""
         from freqtrade.exchange.exchange_utils import ROUND_DOWN, ROUND_UP
 
         rounding = ROUND_DOWN if side == "buy" else ROUND_UP
         stop = self.exchange.price_to_precision(pair, stop_loss, rounding_mode=rounding)
         if order.get("type") != "limit":
             return stop, None
-        limit = self.exchange._get_stop_limit_rate(stop, self._order_types(), side)
+        limit = self.exchange._get_stop_limit_rate(stop, order_types, side)
         return stop, self.exchange.price_to_precision(pair, limit, rounding_mode=rounding)
 
     def _amend_refused(self, key: TradeKey, trade: Any, order: dict, stop_loss: float, side: str,
