@@ -1,5 +1,7 @@
 """Start-up checks: a set-up in which the trailing stop would silently do nothing must not start."""
 
+import logging
+
 import pytest
 from freqtrade.exceptions import OperationalException
 
@@ -44,3 +46,13 @@ def test_a_broken_tick_is_logged_and_counted_never_raised(caplog):
     assert strategy.custom_stoploss("BTC/USDT", Broken(), None, 1.0, 0.0, False) is None
     assert strategy.trailing_summary()["tick_errors"] == 1
     assert "tick failed for trade 7" in caplog.text
+
+
+def test_native_backstop_without_stoploss_on_exchange_is_said(caplog):
+    """The backstop lives beside the exchange stop: asked for without one, a WARNING says none is held."""
+    strategy = make_strategy(exchange={"native_backstop": True})
+    assert not strategy.order_types.get("stoploss_on_exchange")
+    with caplog.at_level(logging.INFO, logger="ts_plugin"):
+        strategy.ft_bot_start()
+    (line,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "native_backstop is on but order_types.stoploss_on_exchange is off" in line

@@ -176,6 +176,10 @@ class SmartTrailingMixin(IStrategy):
             self._ts_events.lookup = lambda trade_id, pair: lookup_view(dp._exchange, trade_id, pair)
         if self._ts_store.persist and self.order_types.get("stoploss_on_exchange") and dp is not None:
             self._ts_install_governor(dp._exchange)
+        elif self._ts_store.persist and self._ts_base_config.exchange.native_backstop:
+            logger.warning("smart_trailing: exchange.native_backstop is on but order_types.stoploss_on_exchange "
+                           "is off: no native trailing backstop will be held (it lives beside the stop on "
+                           "the exchange)")
         super().ft_bot_start(**kwargs)  # type: ignore[misc]
         self._ts_report_settings()
 
