@@ -9,11 +9,12 @@ for (``/v5/order/realtime`` answers a query by order id; margin mode is set per 
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from ts_plugin.sandbox.errors import ApiError
 from ts_plugin.sandbox.futures_account import FuturesAccount, Position
 from ts_plugin.sandbox.bybit.instruments import MAX_LEVERAGE, maintenance, plain
+from ts_plugin.sandbox.bybit.trailing import PositionTrailingStop, parse
 
 DEFAULT_LEVERAGE = 10
 MARGIN_MODES = {"ISOLATED_MARGIN": "ISOLATED", "REGULAR_MARGIN": "CROSSED", "PORTFOLIO_MARGIN": "CROSSED"}
@@ -28,6 +29,7 @@ class BybitAccount:
         self.futures = futures
         self.now_ms = now_ms
         self.margin_mode = "REGULAR_MARGIN"
+        self.trailing: dict[str, PositionTrailingStop] = {}  # per symbol, while its position holds one
         for symbol in futures.markets:
             futures.leverage.setdefault(symbol, DEFAULT_LEVERAGE)
 
@@ -65,6 +67,43 @@ class BybitAccount:
             for symbol in self.futures.markets:
                 self.futures.margin_type[symbol] = MARGIN_MODES[mode]
             return {"reasons": []}
+
+    # ----- the position's trailing stop (``trailing.py``) --------------------------------------
+
+    def set_trading_stop(self, params: dict) -> dict:
+        with self.futures.lock:
+            symbol = params.get("symbol", "")
+            if symbol not in self.futures.markets:
+                raise ApiError(200, 10001, "Not supported symbols")
+            stop = parse(params, self.futures.position(symbol).amount, self.futures.prices.price(symbol),
+                         float(self.futures.markets[symbol].tick_size))
+            if stop is None:
+                self.trailing.pop(symbol, None)
+            else:
+                self.trailing[symbol] = stop
+            return {}
+
+    def on_price(self, symbol: str, book: Any) -> None:
+        """Follow the last price; a trailing stop that fires closes the position at market through
+        ``book`` (a reduce-only order with ``stopOrderType=TrailingStop``). A flat position has none."""
+        with self.futures.lock:
+            stop = self.trailing.get(symbol)
+            position = self.futures.positions.get(symbol)
+            if stop is None:
+                return
+            if position is None or not position.amount:
+                del self.trailing[symbol]
+                return
+            price = self.futures.prices.price(symbol)
+            if not stop.on_price(price):
+                return
+            del self.trailing[symbol]
+            order = book._new(book.market(symbol), {"orderLinkId": ""}, "Market",
+                              "Sell" if position.amount > 0 else "Buy", abs(position.amount), 0.0, True, 0.0, 0)
+            order.update(stopOrderType="TrailingStop", createType="CreateByTrailingStop", closeOnTrigger=True,
+                         triggerPrice=plain(round(stop.level, 10)), triggerBy="LastPrice")
+            book.orders[order["orderId"]] = order
+            book._match(order)
 
     # ----- views ------------------------------------------------------------------------------
 
@@ -133,13 +172,19 @@ class BybitAccount:
             "liqPrice": _money(self.liquidation_price(symbol)) if size else "",
             "bustPrice": "", "positionIM": _money(position.margin), "positionMM": _money(value * ratio),
             "positionBalance": _money(position.margin), "tpslMode": "Full", "takeProfit": "0",
-            "stopLoss": "0", "trailingStop": "0", "sessionAvgPrice": "",
+            "stopLoss": "0", "sessionAvgPrice": "", **self._trailing_fields(symbol, position),
             "unrealisedPnl": _money(self._unrealized(symbol, position)), "curRealisedPnl": "0",
             "cumRealisedPnl": "0", "adlRankIndicator": 1 if size else 0, "isReduceOnly": False,
             "mmrSysUpdatedTime": "", "leverageSysUpdatedTime": "",
             "createdTime": str(position.updated_ms or self.now_ms()),
             "updatedTime": str(position.updated_ms or self.now_ms()), "seq": position.updated_ms,
         }
+
+    def _trailing_fields(self, symbol: str, position: Position) -> dict:
+        stop = self.trailing.get(symbol) if position.amount else None
+        if stop is None:
+            return {"trailingStop": "0", "activePrice": "0"}
+        return {"trailingStop": plain(stop.distance), "activePrice": plain(stop.active_price or 0)}
 
     def liquidation_price(self, symbol: str) -> float:
         """Bybit's isolated formula: entry -/+ (initial margin - maintenance margin) / size."""

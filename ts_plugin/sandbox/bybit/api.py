@@ -75,6 +75,7 @@ class BybitVenue:
             ("GET", "/v5/account/fee-rate"): self._fee_rates,
             ("GET", "/v5/position/list"): self.account.positions,
             ("POST", "/v5/position/set-leverage"): self._linear(self.account.set_leverage),
+            ("POST", "/v5/position/trading-stop"): self._linear(self.account.set_trading_stop),
             ("POST", "/v5/position/switch-mode"): self._position_mode,
             ("POST", "/v5/account/set-margin-mode"): self.account.set_margin_mode,
             ("POST", "/v5/account/set-limit-px-action"): self._limit_price_action,
@@ -92,6 +93,7 @@ class BybitVenue:
 
     def on_price(self, symbol: str) -> None:
         self.book.on_price(symbol)
+        self.account.on_price(symbol, self.book)
 
     def set_price_limit(self, pair_or_symbol: str, ratio_x: float, ratio_y: float | None = None) -> None:
         """A linear symbol's order price limit ratios (X, and Y defaulting to 2 X), e.g. tight ones for a
