@@ -10,7 +10,8 @@ import pytest
 
 from tests.e2e.bot import wait_until
 from tests.e2e.conftest import closed_trade, enter, stored_state
-from tests.e2e.test_bybit_amend import PAIR, SYMBOL, open_stop_records, requests, start_bybit_bot, stop_near  # noqa: F401
+from tests.e2e.test_bybit_amend import (PAIR, open_stop_records, requests, start_bybit_bot,  # noqa: F401
+                                        stop_near)
 from tests.e2e.test_live_spot import counter
 from tests.e2e.test_price_band import clamp_reports, no_emergency
 from ts_plugin.sandbox import SandboxExchange

@@ -5,8 +5,8 @@ Exchanges refuse orders whose price is too far from a reference: Binance spot's 
 Binance USD-M's PERCENT_PRICE on conditional orders (limit price within multipliers of the order's
 own stop price, -4184 / -4183), Bybit's ``priceLimitRatioX`` (spot: around the last price;
 linear perpetuals: a conditional order's limit price around the mark price when it fires, taken as its
-trigger, 110003), and everywhere the static PRICE_FILTER / ``priceFilter`` min and max. freqtrade treats the refusal like
-any invalid stop and exits the trade at market (freqtrade issue #12598).
+trigger, 110003), and everywhere the static PRICE_FILTER / ``priceFilter`` min and max. freqtrade
+treats the refusal like any invalid stop and exits the trade at market (freqtrade issue #12598).
 
 Clamping moves the order into the band in one direction only: towards the price, i.e. tighter. A
 long's (sell) stop and limit are only raised, a short's (buy) only lowered: the limit to the band's
