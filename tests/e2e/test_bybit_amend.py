@@ -153,7 +153,8 @@ def test_stop_trails_by_amend_with_one_live_stop_and_fills_through_it(sandbox, s
 
     assert len(requests(sandbox, "POST", "/v5/order/create")) == 2  # the entry and the one stop
     assert requests(sandbox, "POST", "/v5/order/cancel") == []
-    assert len(requests(sandbox, "POST", "/v5/order/amend")) == counter(bot, "moves_amend") == 2
+    wait_until(lambda: counter(bot, "moves_amend") == 2, 30, "the health view to count both amends")
+    assert len(requests(sandbox, "POST", "/v5/order/amend")) == 2
     assert health(bot)["exchange"]["replacement_path"] == "amend"
     # What the exchange held while the stop trailed: one live stop at every sample, always the same.
     until_fill = [ids for at, ids in sampled.samples if ids]
