@@ -33,7 +33,7 @@ def test_binance_usdm_futures_gets_a_keeper():
 
 @pytest.mark.parametrize("ccxt_id, mode, name, words", [
     ("binance", "spot", "Binance", "Binance spot: a trailingDelta stop would have to replace the regular stop"),
-    ("bybit", "futures", "Bybit", "Bybit futures: no native trailing backstop is supported"),
+    ("bybit", "spot", "Bybit", "Bybit spot: no native trailing backstop is supported"),
     ("okx", "spot", "OKX", "OKX spot: no native trailing backstop is supported"),
 ])
 def test_unsupported_exchange_is_named_in_a_warning(caplog, ccxt_id, mode, name, words):

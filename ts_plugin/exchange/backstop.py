@@ -4,7 +4,8 @@ While a trade trails, the exchange can hold a native trailing order beside the r
 the bot stops the exchange goes on trailing from where the bot was. Each exchange takes the distance in
 its own unit and grid: Binance USD-M ``callbackRate`` in percent (0.1 to 10, steps of 0.1), Binance spot
 ``trailingDelta`` in basis points (per-symbol TRAILING_DELTA filter), Bybit ``trailingStop`` as a price
-distance. The conversion lives here, in one place, with each exchange's limits.
+distance on the tick (``PriceDistance``: placed with headroom, since a fixed price distance tightens
+as the peak rises). The conversion lives here, in one place, with each exchange's limits.
 
 A backstop must never fire before the bot's own stop while the bot runs, so the distance is rounded
 *up* to the exchange's grid (wider, never tighter); a distance wider than the exchange allows gets no
@@ -39,8 +40,22 @@ class TrailGrid:
         native = max(self.minimum, round(steps * self.step, 9))
         return native if native <= self.maximum + 1e-12 else None
 
-    def fraction(self, native: float) -> float:
+    def fraction(self, native: float, peak: float | None = None) -> float:
         return native / self.per_fraction
+
+    # The same questions as ``PriceDistance``: a percent or bips grid ignores the peak and the tick.
+    def native_at(self, distance: float, peak: float, tick: float | None) -> float | None:
+        return self.native(distance)
+
+    def stale(self, live: float | None, distance: float, peak: float, tick: float | None) -> bool:
+        return needs_replacing(live, self.native(distance))
+
+    @property
+    def limits(self) -> str:
+        return f"{self.minimum:g} to {self.maximum:g} {self.unit}"
+
+    def shown(self, native: float) -> str:
+        return f"{native:g} {self.unit}"
 
 
 BINANCE_USDM = TrailGrid("Binance USD-M callbackRate", "percent", 100.0, 0.1, 10.0, 0.1)
@@ -62,6 +77,51 @@ def bybit_distance(distance: float, best_price: float, tick: float) -> float | N
     if not (distance > 0 and best_price > 0 and tick > 0):
         return None
     return math.ceil(round(distance * best_price / tick, 9)) * tick
+
+
+@dataclass(frozen=True)
+class PriceDistance:
+    """An exchange whose trailing distance is a price distance (Bybit ``trailingStop``), fixed while
+    the price moves: the plugin's distance is a fraction of the *peak*, so a distance held in price
+    grows too tight as the peak rises. It is placed ``headroom`` wider (rounded up to the tick) and
+    replaced only when it no longer covers the plugin's distance at the current peak (the peak rose
+    about ``headroom``, or a step widened it) or is more than twice the headroom too wide (a step or
+    momentum tightened it): a few replacements per trade, never one per tick."""
+
+    name: str
+    headroom: float = 0.05
+    unit: str = "ticks of price distance"
+    minimum: float = 1.0
+    maximum: float = math.inf
+    step: float = 1.0
+
+    def native_at(self, distance: float, peak: float, tick: float | None) -> float | None:
+        """The price distance to place; None without a usable tick or when it is not below the peak."""
+        if not tick:
+            return None
+        native = bybit_distance(distance * (1 + self.headroom), peak, tick)
+        return round(native, 12) if native is not None and native < peak else None
+
+    def stale(self, live: float | None, distance: float, peak: float, tick: float | None) -> bool:
+        wanted = self.native_at(distance, peak, tick)
+        if live is None or wanted is None:
+            return needs_replacing(live, wanted)
+        needed = distance * peak
+        loosest = bybit_distance(distance * (1 + 2 * self.headroom), peak, tick or 0.0) or wanted
+        return not (needed - 1e-12 <= live <= loosest + 1e-12)
+
+    def fraction(self, native: float, peak: float | None = None) -> float:
+        return native / peak if peak else 0.0
+
+    @property
+    def limits(self) -> str:
+        return "a price distance below the price"
+
+    def shown(self, native: float) -> str:
+        return f"{native:g} below its best price"
+
+
+BYBIT_LINEAR = PriceDistance("Bybit trailingStop")
 
 
 # The one place that knows which exchange (ccxt id, market type) takes which grid.

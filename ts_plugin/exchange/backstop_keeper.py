@@ -28,10 +28,10 @@ from typing import Any, Callable, Iterable
 from freqtrade.exceptions import InvalidOrderException
 
 from ts_plugin.events import EventName
-from ts_plugin.exchange.backstop import (BINANCE_USDM, TrailGrid, client_id, needs_replacing,
+from ts_plugin.exchange.backstop import (BINANCE_USDM, BYBIT_LINEAR, PriceDistance, TrailGrid, client_id,
                                          trade_id_of)
 from ts_plugin.exchange.listing import OPEN_STATUSES
-from ts_plugin.exchange.venues import binance_futures
+from ts_plugin.exchange.venues import binance_futures, bybit
 from ts_plugin.state import Phase, TrailState
 
 logger = logging.getLogger("ts_plugin")
@@ -42,17 +42,29 @@ TOO_WIDE = "backstop_too_wide"  # alarm kind: the distance is wider than the exc
 
 @dataclass(frozen=True)
 class Venue:
-    """One exchange's backstop: its grid and its order calls (see ``venues``)."""
+    """One exchange's backstop: its units (``backstop.py``) and its calls (see ``venues``).
+
+    An order venue (Binance) holds the backstop as an order with a client id naming the trade, read
+    like a stop and listed with the stops. A position venue (Bybit, ``per_position``) holds it as a
+    setting of the position: setting it again replaces it (nothing to cancel), it is read from the
+    position (``read``) and listed from the positions (``list_held``), and it belongs to the pair's
+    trade."""
 
     name: str
-    grid: TrailGrid
+    grid: TrailGrid | PriceDistance
     place: Callable[..., dict]  # (exchange, pair, side, amount, native, activation, client id)
     cancel: Callable[[Any, str, str], Any]  # (exchange, order id, pair)
     client_id_of: Callable[[dict], str]
+    per_position: bool = False
+    read: Callable[[Any, str, str], dict | None] | None = None  # (exchange, backstop id, pair)
+    list_held: Callable[[Any, Iterable[str]], list[dict]] | None = None  # (exchange, pairs)
 
 
 BINANCE_USDM_VENUE = Venue("Binance USD-M futures", BINANCE_USDM, binance_futures.place,
                            binance_futures.cancel, binance_futures.client_id_of)
+BYBIT_LINEAR_VENUE = Venue("Bybit linear perpetuals", BYBIT_LINEAR, bybit.place_trailing, bybit.clear_trailing,
+                           lambda order: "", per_position=True, read=bybit.read_trailing,
+                           list_held=bybit.held_trailing)
 
 
 def _trading_mode(exchange: Any) -> str:
@@ -63,8 +75,12 @@ def _trading_mode(exchange: Any) -> str:
 def venue_for(exchange: Any) -> Venue | None:
     """The backstop venue of this bot's exchange and trading mode, or None when there is none."""
     ccxt_id = getattr(getattr(exchange, "_api", None), "id", "")
-    if ccxt_id in binance_futures.CCXT_IDS and _trading_mode(exchange) == "futures":
+    if _trading_mode(exchange) != "futures":
+        return None
+    if ccxt_id in binance_futures.CCXT_IDS:
         return BINANCE_USDM_VENUE
+    if ccxt_id == bybit.CCXT_ID:
+        return BYBIT_LINEAR_VENUE
     return None
 
 
@@ -105,14 +121,15 @@ class BackstopKeeper:
         now = governor._wall()
         if self._retry_at.get(trade.id, 0.0) > now or not governor.breaker.allows(now):
             return
-        wanted = self.venue.grid.native(state.distance)
+        units, tick = self.venue.grid, self._tick(trade.pair)
+        wanted = units.native_at(state.distance, state.peak, tick)
         live = state.backstop_native if state.backstop_id else None
-        if not needs_replacing(live, wanted):
+        if not units.stale(live, state.distance, state.peak, tick):
             return
         if wanted is None:
             governor.alarm((trade.pair, trade.id), TOO_WIDE,
                            f"trailing distance {state.distance:.2%} is wider than {self.venue.name} "
-                           f"allows ({self.venue.grid.maximum:g} {self.venue.grid.unit}): no backstop held")
+                           f"allows ({units.limits}): no backstop held")
             self.drop(trade, "distance wider than the exchange allows")
             return
         governor.watches.settle((trade.pair, trade.id), TOO_WIDE)
@@ -137,12 +154,20 @@ class BackstopKeeper:
         old = state.backstop_id
         self._save(trade, backstop_id=str(order["id"]), backstop_native=native)
         governor.counters["backstops_replaced" if old else "backstops_placed"] += 1
-        logger.info("smart_trailing: native trailing backstop %s for %s (trade %s): %g %s%s%s",
-                    order["id"], trade.pair, trade.id, native, self.venue.grid.unit,
+        logger.info("smart_trailing: native trailing backstop %s for %s (trade %s): %s%s%s",
+                    order["id"], trade.pair, trade.id, self.venue.grid.shown(native),
                     f", activation at {activation}" if activation is not None else "",
                     f", replacing {old}" if old else "")
-        if old:
+        if old and not self.venue.per_position:  # a position's trailing stop was replaced in place
             self._cancel(old, trade.pair)
+
+    def _tick(self, pair: str) -> float | None:
+        """The pair's price tick (for a distance held in price), None when the market does not say."""
+        try:
+            tick = self.governor.exchange.markets[pair]["precision"]["price"]
+            return float(tick) if tick else None
+        except Exception:
+            return None
 
     def _activation(self, trade: Any, state: TrailState) -> float | None:
         """The bot's peak while the price is short of it (the exchange then trails from the bot's
@@ -231,7 +256,7 @@ class BackstopKeeper:
                                                             is_short=trade.is_short))
         except Exception:
             return None
-        half = self.venue.grid.fraction(state.backstop_native) / 2
+        half = self.venue.grid.fraction(state.backstop_native, state.peak) / 2
         near = current >= state.peak * (1 + half) if trade.is_short else current <= state.peak * (1 - half)
         return self.check(trade, state) if near else None
 
@@ -240,6 +265,8 @@ class BackstopKeeper:
         is live. One that is gone without a fill is forgotten, so the next iteration re-places it."""
         governor = self.governor
         fetch = governor._original.get("fetch_stoploss_order") or governor.exchange.fetch_stoploss_order
+        if self.venue.read is not None:
+            fetch = lambda order_id, pair: self.venue.read(governor.exchange, order_id, pair)  # noqa: E731
         try:
             current = governor._guarded("read backstop", lambda: fetch(state.backstop_id, trade.pair))
         except InvalidOrderException:
@@ -279,17 +306,44 @@ class BackstopKeeper:
     def is_backstop(self, order: dict) -> bool:
         return trade_id_of(self.venue.client_id_of(order)) is not None
 
-    def reconcile(self, open_trades: Iterable[Any], listed: list[dict]) -> None:
+    def held(self, listed: list[dict], pairs: Iterable[str]) -> list[dict] | None:
+        """The backstops the exchange holds: from the listing of stop orders, or, for a position
+        venue, from its positions (None when they could not be read: no orphan is judged then)."""
+        if self.venue.list_held is None:
+            return [order for order in listed if self.is_backstop(order)]
+        governor = self.governor
+        try:
+            return governor._guarded("list backstops", lambda: self.venue.list_held(governor.exchange, pairs))
+        except Exception as exc:
+            logger.warning("smart_trailing: reading the positions' trailing stops failed; the next "
+                           "reconciliation looks again: %s", exc)
+            return None
+
+    def _owner(self, order: dict, trades: dict[Any, Any]) -> Any:
+        """The open trade a listed backstop belongs to: named by its client id, or, held by a
+        position, the pair's trade."""
+        if self.venue.per_position:
+            return next((t for t in trades.values() if t.pair == order.get("symbol")), None)
+        return trades.get(trade_id_of(self.venue.client_id_of(order)))
+
+    def reconcile(self, open_trades: Iterable[Any], listed: list[dict] | None) -> None:
         """Cancel orphaned backstops, adopt an unrecorded one of an ACTIVE trade, look after a recorded
         one that is gone (fired: freqtrade gets its fill; otherwise placed again)."""
         governor = self.governor
         trades = {trade.id: trade for trade in open_trades if trade.has_open_position}
         self.fired = {k: v for k, v in self.fired.items() if k in trades}
         held: set[Any] = set()
+        if listed is None:  # the exchange could not be read: judge nothing, keep following
+            for trade in trades.values():
+                if trade.id not in self.fired:
+                    self.follow(trade)
+            return
         for order in listed:
-            trade = trades.get(trade_id_of(self.venue.client_id_of(order)))
+            trade = self._owner(order, trades)
             state = governor.ledger.peek(trade) if trade is not None else None
-            order_id = str(order.get("id"))
+            order_id = str(order.get("id") or "the position's trailing stop")
+            if self.venue.per_position and state is not None:  # the position's one trailing stop
+                order_id = state.backstop_id or client_id(trade.id, int(governor._wall() * 1000))
             active = state is not None and state.phase is Phase.ACTIVE and trade.id not in self.fired
             if active and trade.id not in held and state.backstop_id in (None, order_id):
                 if state.backstop_id is None:  # placed, but the bot died before storing its id
@@ -316,7 +370,7 @@ def _filled(order: dict) -> bool:
 
 
 def _native_of(order: dict) -> float | None:
-    value = (order.get("info") or {}).get("callbackRate")
+    value = order.get("native") or (order.get("info") or {}).get("callbackRate")
     try:
         return float(value) if value not in (None, "") else None
     except (TypeError, ValueError):

@@ -43,7 +43,7 @@ class Reconciler:
         self.unprotected: list[TradeKey] = []  # trades found without a stop after their chance
         self.awaiting: list[TradeKey] = []  # trades found without a stop, before their chance
         self._reported: set[str] = set()  # foreign orders already reported
-        self.backstops: list[dict] = []  # the native trailing backstops of the latest listing
+        self.backstops: list[dict] | None = []  # the native trailing backstops of the latest listing
 
     def open_stop_orders(self, pairs: Iterable[str]) -> list[dict]:
         """Open stop orders; native trailing backstops (``backstop_keeper.py``) are kept apart in
@@ -58,7 +58,7 @@ class Reconciler:
         stops = open_stop_orders(self.governor.exchange, pairs, self.dry_run, call)
         if keeper is None:
             return stops
-        self.backstops = [o for o in listed if keeper.is_backstop(o)]
+        self.backstops = keeper.held(listed, pairs)  # Bybit: read from the positions
         return [o for o in stops if not keeper.is_backstop(o)]
 
     def run(self, open_trades: list[Any], pairs: Iterable[str], now: float) -> Reconciliation | None:
