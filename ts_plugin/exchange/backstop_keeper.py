@@ -342,12 +342,13 @@ class BackstopKeeper:
             trade = self._owner(order, trades)
             state = governor.ledger.peek(trade) if trade is not None else None
             order_id = str(order.get("id") or "the position's trailing stop")
-            if self.venue.per_position and state is not None:  # the position's one trailing stop
-                order_id = state.backstop_id or client_id(trade.id, int(governor._wall() * 1000))
+            if self.venue.per_position and state is not None and state.backstop_id:
+                order_id = state.backstop_id  # the position holds one: the recorded one
             active = state is not None and state.phase is Phase.ACTIVE and trade.id not in self.fired
             if active and trade.id not in held and state.backstop_id in (None, order_id):
                 if state.backstop_id is None:  # placed, but the bot died before storing its id
-                    self._save(trade, backstop_id=order_id, backstop_native=_native_of(order))
+                    adopted = client_id(trade.id, int(governor._wall() * 1000)) if self.venue.per_position else order_id
+                    self._save(trade, backstop_id=adopted, backstop_native=_native_of(order))
                     governor.counters["backstops_adopted"] += 1
                 held.add(trade.id)
                 continue

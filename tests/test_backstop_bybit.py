@@ -1,0 +1,127 @@
+"""The native trailing backstop on Bybit: a price distance on the tick (placed with headroom, re-set only
+when it no longer covers the bot's distance at its peak or is far too wide), chosen for Bybit futures;
+the keeper against a recording position venue: replaced in place (nothing cancelled), cleared when the
+trade ends, a leftover on the position cleared as an orphan (found by pair, not by client id), an
+unrecorded one adopted."""
+
+import math
+from dataclasses import replace
+from types import SimpleNamespace
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.test_backstop_keeper import PAIR, World
+from ts_plugin.exchange.backstop import BYBIT_LINEAR
+from ts_plugin.exchange.backstop_keeper import BYBIT_LINEAR_VENUE, BackstopKeeper, Venue, venue_for
+from ts_plugin.state import Phase
+
+TICK = 0.1
+
+
+# ----- units ----------------------------------------------------------------------------------------
+
+
+def test_a_price_distance_with_headroom_on_the_tick():
+    assert BYBIT_LINEAR.native_at(0.005, 104.0, TICK) == pytest.approx(0.6)  # 0.546 up to the tick
+    assert BYBIT_LINEAR.native_at(0.005, 104.0, None) is None  # no tick, no guess
+    assert BYBIT_LINEAR.native_at(0.99, 104.0, TICK) is None  # not below the price: none at all
+
+
+def test_re_set_only_when_it_no_longer_covers_the_distance_or_is_far_too_wide():
+    live = BYBIT_LINEAR.native_at(0.005, 104.0, TICK)
+    assert not BYBIT_LINEAR.stale(live, 0.005, 104.0, TICK)
+    assert not BYBIT_LINEAR.stale(live, 0.005, 119.9, TICK)  # the peak rose 15 %: 0.6 still covers 0.5995
+    assert BYBIT_LINEAR.stale(live, 0.005, 120.1, TICK)  # now tighter than the bot's distance
+    assert BYBIT_LINEAR.stale(live, 0.0035, 104.0, TICK)  # a step tightened it: 0.6 is over 0.4 x 1.1
+    assert BYBIT_LINEAR.stale(live, 0.006, 104.0, TICK)  # a step widened it past 0.6
+    assert BYBIT_LINEAR.stale(None, 0.005, 104.0, TICK) and not BYBIT_LINEAR.stale(None, 0.99, 104.0, TICK)
+
+
+@given(distance=st.floats(0.0005, 0.2), peak=st.floats(0.01, 100_000), tick_exp=st.integers(-6, 1))
+def test_never_tighter_than_the_bots_distance_and_kept_as_placed(distance, peak, tick_exp):
+    tick = 10.0 ** tick_exp
+    native = BYBIT_LINEAR.native_at(distance, peak, tick)
+    if native is None:
+        return
+    assert native >= distance * peak - 1e-9
+    assert abs(native / tick - round(native / tick)) < 1e-6
+    assert not BYBIT_LINEAR.stale(native, distance, peak, tick)  # not re-set on the next iteration
+
+
+def test_bybit_futures_get_the_position_venue():
+    def exchange(ccxt_id, mode):
+        return SimpleNamespace(_api=SimpleNamespace(id=ccxt_id), trading_mode=SimpleNamespace(value=mode))
+
+    assert venue_for(exchange("bybit", "futures")) is BYBIT_LINEAR_VENUE
+    assert venue_for(exchange("bybit", "spot")) is None
+    assert BYBIT_LINEAR_VENUE.per_position and BYBIT_LINEAR_VENUE.grid is BYBIT_LINEAR
+
+
+# ----- the keeper with a position venue --------------------------------------------------------------
+
+
+class PositionWorld(World):
+    """World's trade on a venue that holds the backstop on the position."""
+
+    def __init__(self):
+        super().__init__()
+        self.governor.exchange.markets = {PAIR: {"precision": {"price": TICK}}}
+        venue = Venue("test", BYBIT_LINEAR, self._place, self._cancel, lambda order: "", per_position=True,
+                      read=lambda exchange, order_id, pair: self._read(order_id, pair),
+                      list_held=lambda exchange, pairs: [])
+        self.keeper = BackstopKeeper(self.governor, venue)
+
+    def _place(self, exchange, pair, side, amount, native, activation, client):
+        super()._place(exchange, pair, side, amount, native, activation, client)
+        return {"id": client}
+
+
+@pytest.fixture
+def world():
+    return PositionWorld()
+
+
+def test_replaced_in_place_when_the_peak_outgrew_it(world):
+    keeper = world.keeper
+    keeper.follow(world.trade)
+    assert world.calls == [("place", "sell", 2.0, pytest.approx(0.6), None, ["tsbk", "7"])]
+    first = world.state.backstop_id
+    world.state = replace(world.state, peak=110.0)  # +6 %: 0.6 still covers 0.55
+    world.price = 110.0
+    keeper.follow(world.trade)
+    assert len(world.calls) == 1
+    world.state = replace(world.state, peak=121.0)
+    world.price = 120.0
+    world.now += 1
+    keeper.follow(world.trade)
+    assert world.calls[1] == ("place", "sell", 2.0, pytest.approx(0.7), 121.0, ["tsbk", "7"])
+    assert len(world.calls) == 2  # nothing cancelled: setting it again replaced it
+    assert world.state.backstop_id != first and world.governor.counters["backstops_replaced"] == 1
+    keeper.drop(world.trade, "the trade closed")
+    assert world.calls[-1] == ("cancel", world.calls[-1][1]) and world.state.backstop_id is None
+
+
+def test_a_leftover_on_a_position_without_an_active_trade_is_cleared(world):
+    world.state = replace(world.state, phase=Phase.BREAKEVEN)
+    leftovers = [{"id": None, "symbol": PAIR, "native": 0.6}, {"id": None, "symbol": "ETH/USDT:USDT", "native": 2.0}]
+    world.keeper.reconcile([world.trade], leftovers)
+    assert [c for c in world.calls if c[0] == "cancel"] == [("cancel", "the position's trailing stop")] * 2
+    assert [e[0] for e in world.events] == ["ORPHAN_CANCELLED"] * 2
+    assert world.governor.counters["orphans_cancelled"] == 2
+
+
+def test_an_unrecorded_trailing_stop_of_an_active_trade_is_adopted(world):
+    world.keeper.reconcile([world.trade], [{"id": None, "symbol": PAIR, "native": 0.6}])
+    assert world.state.backstop_id.startswith("tsbk-7-") and world.state.backstop_native == 0.6
+    assert world.calls == [] and world.governor.counters["backstops_adopted"] == 1
+    world.keeper.reconcile([world.trade], [{"id": None, "symbol": PAIR, "native": 0.6}])
+    assert world.calls == [] and world.governor.counters["backstops_adopted"] == 1  # the recorded one
+
+
+def test_unreadable_positions_judge_no_orphan(world):
+    world.state = replace(world.state, phase=Phase.BREAKEVEN)
+    world.keeper.reconcile([world.trade], None)
+    assert world.calls == [] and world.events == []
+    assert math.isfinite(world.now)
