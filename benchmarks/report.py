@@ -184,9 +184,11 @@ def _window_notes(windows: dict) -> list[str]:
     notes = []
     spot = windows.get("cancel_then_create", {})
     if "governor_median_ms" in spot:
-        notes += ["cancel_then_create: the governor's own monotonic clock (confirmed cancel -> acknowledged",
-                  f"create) agrees with the sampled window: median {spot['governor_median_ms']:.1f} ms, max "
-                  f"{spot['governor_max_ms']:.1f} ms."]
+        notes += ["cancel_then_create: the governor's own monotonic clock (cancel answered -> create answered)",
+                  f"reads median {spot['governor_median_ms']:.1f} ms, max {spot['governor_max_ms']:.1f} ms: longer "
+                  "than the sampled window, which ends when the",
+                  "sandbox's book holds the new order, while the governor's ends when the create's answer is back",
+                  "in the bot. The bot's figure is the one its UNPROTECTED_WINDOW alarm uses."]
     if "make_before_break" in windows:
         notes += ["make_before_break and the refused amend's fallback: freqtrade's `create_stoploss` sets the",
                   "margin mode and the leverage before each futures create (two of their requests per move; the",

@@ -10,12 +10,14 @@ last "## Soak" section of BENCHMARKS.md is kept as it was.
 with --write only their sections of BENCHMARKS.md are replaced. The requests per trade need the
 windows' requests per move: with only ``replacements`` they come from the last run's results.json.
 --note: a sentence added to those sections' "Measured" line (say so when the machine was busy).
+--report (with --only): no measuring, the last run's figures in .bench/results.json rendered again.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -95,9 +97,12 @@ def _only(selected: tuple[str, ...], options: argparse.Namespace, command: str) 
     WORK.mkdir(exist_ok=True)
     stored = WORK / "results.json"
     previous = json.loads(stored.read_text()) if stored.exists() else {}
-    results: dict = {"machine": facts(), "command": command, "note": options.note}
-    _measure_exchange(results, selected, previous)
-    stored.write_text(json.dumps({**previous, **results}, indent=1, default=str))
+    if options.report:  # render the last run's figures again
+        results = previous
+    else:
+        results = {"machine": facts(), "command": command, "note": options.note}
+        _measure_exchange(results, selected, previous)
+        stored.write_text(json.dumps({**previous, **results}, indent=1, default=str))
     text = "\n".join(_exchange_sections(results))
     print(text)
     if options.write:
@@ -125,8 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", type=_sections, metavar="SECTIONS",
                         help="only these exchange sections, comma-separated: windows, replacements")
     parser.add_argument("--note", default="", help="a sentence for the exchange sections' measured line")
+    parser.add_argument("--report", action="store_true",
+                        help="with --only: render the figures of the last run (.bench/results.json) again")
     options = parser.parse_args(argv)
-    command = " ".join([".venv/bin/python -m benchmarks.run", *(argv if argv is not None else sys.argv[1:])])
+    command = " ".join([".venv/bin/python -m benchmarks.run", shlex.join(argv if argv is not None else sys.argv[1:])])
     if options.only:
         return _only(options.only, options, command)
     WORK.mkdir(exist_ok=True)
