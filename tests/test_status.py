@@ -174,6 +174,24 @@ def test_a_stale_health_file_is_said_and_its_alarms_not_shown(bot_db):
     assert "unprotected" in row(status_text(fresh), ids["active"])
 
 
+def test_health_written_before_the_stop_was_placed_does_not_hide_it(bot_db):
+    """A health file says "not placed yet"; the database shows the stop placed after that file was
+    written: the database is the newer truth (the e2e status test met this race)."""
+    db, ids = bot_db
+    with open_read_only(str(db)) as database:
+        records = database.trades()
+    placed = next(r for r in records if r.id == ids["active"]).stoploss_order["placed_at"]
+    health = {"at": (placed - timedelta(seconds=30)).isoformat(),
+              "trades": {str(ids["active"]): {"awaiting_stop": True, "unprotected": True}}}
+    now = placed + timedelta(seconds=30)
+    text = status_text(build_status(records, read_health(health, "h.json", now), now, "db"))
+    line = row(text, ids["active"])
+    assert "not placed yet" not in line and "unprotected" not in line and "no exchange stop" not in line
+    later = {**health, "at": (placed + timedelta(seconds=10)).isoformat()}  # written after: believed
+    text = status_text(build_status(records, read_health(later, "h.json", now), now, "db"))
+    assert "unprotected: no live stop on the exchange" in row(text, ids["active"])
+
+
 def test_health_named_explicitly(bot_db, tmp_path, capsys):
     db, ids = bot_db
     elsewhere = tmp_path / "elsewhere.json"

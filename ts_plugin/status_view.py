@@ -155,6 +155,15 @@ def _state_warnings(record: TradeRecord, state: TrailState | None) -> list[str]:
     return found
 
 
+def _newer_stop_in_database(record: TradeRecord, state: TrailState | None, health: HealthView) -> bool:
+    """Does the database show a live stop placed or moved after the health file was written?"""
+    if record.stoploss_order is None or health.at is None:
+        return False
+    placed = record.stoploss_order.get("placed_at")
+    moved = _moment(state.exchange_moved_at) if state is not None else None
+    return any(moment is not None and moment > health.at for moment in (placed, moved))
+
+
 def _exchange_warnings(record: TradeRecord, state: TrailState | None, exchange_stop: float | None,
                        health: HealthView | None) -> list[str]:
     """The exchange side of an open trade: freqtrade's stop order record, and what only the running
@@ -163,6 +172,10 @@ def _exchange_warnings(record: TradeRecord, state: TrailState | None, exchange_s
     uses_exchange_stop = (state is not None and (state.exchange_stop is not None or bool(state.exchange_stop_id))) \
         or record.stoploss_order is not None or (live is not None and live.circuit is not None)
     bot_side = live.trades.get(record.id, {}) if live else {}
+    if bot_side and _newer_stop_in_database(record, state, live):
+        # the bot placed or moved the stop after it wrote the health file: what the file says about
+        # the stop's absence is older than what the database shows
+        bot_side = {k: v for k, v in bot_side.items() if k not in ("unprotected", "awaiting_stop", "create_failed")}
     found: list[str] = []
     if bot_side.get("unprotected"):
         found.append("unprotected: no live stop on the exchange")

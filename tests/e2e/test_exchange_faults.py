@@ -7,13 +7,11 @@
   has a live stop; freqtrade restores them in its first iteration. That is no alarm.
 """
 
-import json
-
 import pytest
 
 from tests.e2e.bot import free_port, wait_until
 from tests.e2e.conftest import PAIR, enter
-from tests.e2e.test_live_spot import SETTINGS, stop_near
+from tests.e2e.test_live_spot import SETTINGS, health, stop_near
 
 pytestmark = pytest.mark.slow
 
@@ -33,12 +31,9 @@ def open_stop_records(bot, trade_id):
 
 
 def reconciliations(bot) -> int:
-    """Reconciliation passes the bot's latest health line reports (a health line alone is not one)."""
-    lines = [line for line in bot.log_text().splitlines() if "smart_trailing health " in line]
-    if not lines:
-        return 0
-    health = json.loads(lines[-1].split("smart_trailing health ", 1)[1])
-    return health.get("exchange", {}).get("reconciliations", 0)
+    """Reconciliation passes the bot's health file reports (a health line alone is not one; the file
+    is replaced whole, where the log's last line may still be being written)."""
+    return health(bot).get("exchange", {}).get("reconciliations", 0)
 
 
 def alarms(bot, text):
