@@ -18,14 +18,17 @@ def replay(feather_files: list[Path], candles_per_pair: int) -> dict:
 
     from tests.freqtrade_helpers import add_trade, make_strategy, open_database, tick
 
-    writes = {"count": 0}
+    from ts_plugin.store import CUSTOM_DATA_KEY
+
+    writes = {"count": 0, "state": 0, "trace": 0}
     original_set = Trade.set_custom_data
 
     def counting_set(self, key, value):
         writes["count"] += 1
+        writes["state" if key == CUSTOM_DATA_KEY else "trace"] += 1
         return original_set(self, key, value)
 
-    totals = {"ticks": 0, "changed_ticks": 0, "trades": 0}
+    totals = {"ticks": 0, "changed_ticks": 0, "trades": 0, "writes_on_unchanged_ticks": 0}
     with tempfile.TemporaryDirectory() as tmp:
         open_database(Path(tmp) / "replay.sqlite")
         Trade.set_custom_data = counting_set
@@ -44,11 +47,13 @@ def replay(feather_files: list[Path], candles_per_pair: int) -> dict:
                         totals["trades"] += 1
                         continue
                     key = strategy._ts_store.key(trade)
-                    before = strategy._ts_store.cache.get(key)
+                    before, written = strategy._ts_store.cache.get(key), writes["count"]
                     exits = tick(strategy, trade, float(price), minutes)
                     totals["ticks"] += 1
                     if strategy._ts_store.cache.get(key) is not before:
                         totals["changed_ticks"] += 1
+                    elif writes["count"] != written:
+                        totals["writes_on_unchanged_ticks"] += 1
                     if exits:
                         trade.is_open = False
                         Trade.commit()
@@ -56,8 +61,8 @@ def replay(feather_files: list[Path], candles_per_pair: int) -> dict:
         finally:
             Trade.set_custom_data = original_set
             Trade.session.remove()
-    totals["writes"] = writes["count"] - totals["trades"]  # minus the one CREATED write per trade
-    totals["writes_on_unchanged_ticks"] = totals["writes"] - totals["changed_ticks"]
+    totals["writes"] = writes["state"] - totals["trades"]  # minus the one CREATED write per trade
+    totals["trace_writes"] = writes["trace"]  # the stop path for plot: only when the stop rose or the phase changed
     return totals
 
 

@@ -97,10 +97,14 @@ def render(results: dict) -> str:
         f"Replay of {db.get('source', '?')} (last 1,500 candles each, four ticks per candle: open, high,",
         "low, close) through freqtrade's `should_exit` with a real SQLite database, runmode dry-run.",
         "",
-        "| ticks | ticks that changed the state | custom-data writes | writes on unchanged ticks |",
-        "| ---: | ---: | ---: | ---: |",
+        "| ticks | ticks that changed the state | state writes | stop-path writes (`smart_trailing_trace`) "
+        "| ticks without a change that wrote |",
+        "| ---: | ---: | ---: | ---: | ---: |",
         f"| {db.get('ticks', 0):,} | {db.get('changed_ticks', 0):,} | {db.get('writes', 0):,} | "
-        f"{db.get('writes_on_unchanged_ticks', 0)} |",
+        f"{db.get('trace_writes', '-')} | {db.get('writes_on_unchanged_ticks', 0)} |",
+        "",
+        "A stop-path point is written only with a state write that raised the stop or changed the phase,",
+        "so both keys stay silent on quiet ticks; each is its own commit in freqtrade's custom-data store.",
         "",
     ]
     lines += _exchange_sections(results)
