@@ -23,6 +23,19 @@ TRACE_KEY = "smart_trailing_trace"
 logger = logging.getLogger("ts_plugin")
 
 
+def end_read() -> None:
+    """End the read transaction a custom-data read opened, so its database connection goes back to
+    the pool. freqtrade scopes that session per thread, and per REST request for calls made inside
+    one (``/forceenter`` fills an entry, and so creates a state, in the API's worker thread); a
+    request's session is never closed by freqtrade, so a read left open there kept its connection
+    for good, and some fifteen force-entered trades exhausted the pool and stalled the bot."""
+    from freqtrade.persistence.custom_data import _CustomData
+
+    session = _CustomData.session()  # this thread's (or this request's) session
+    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        session.commit()
+
+
 class StateStore:
     """Per-process cache of open trades' states, backed by custom data when ``persist`` is on."""
 
@@ -48,6 +61,8 @@ class StateStore:
             stored = trade.get_custom_data(CUSTOM_DATA_KEY)
         except Exception as exc:  # bad JSON or a wrong stored type raise inside freqtrade
             raise StateError(f"custom data could not be read: {exc}") from None
+        finally:
+            end_read()
         if stored is None:
             return None
         return decode(stored)
@@ -102,3 +117,5 @@ class StateStore:
             return ([], 0, False) if stored is None else (decode_trace(stored), thinned_count(stored), False)
         except Exception:  # TraceError, or freqtrade unable to parse what it stored
             return [], 0, True
+        finally:
+            end_read()
