@@ -314,3 +314,14 @@ def replace_sections(previous: str, text: str, headings: tuple[str, ...]) -> str
     soak = next((i for i, part in enumerate(out) if part.startswith("## Soak")), len(out))
     out[soak:soak] = list(new.values())
     return "".join(out).rstrip("\n") + "\n"
+
+
+def keep_unmeasured_sections(previous: str, text: str) -> str:
+    """``text`` (a full new BENCHMARKS.md) plus every section of ``previous`` that this run does not
+    measure (for example the killed-mid-trail exits, recorded from end-to-end tests), so a full
+    ``make bench`` never drops a figure it cannot produce itself."""
+    def headings(document: str) -> set[str]:
+        return {line.rstrip("\n") for line in document.splitlines() if line.startswith("## ")}
+
+    missing = tuple(sorted(headings(previous) - headings(text)))
+    return replace_sections(text, previous, missing) if missing else text

@@ -116,7 +116,7 @@ def _only(selected: tuple[str, ...], options: argparse.Namespace, command: str) 
 def main(argv: list[str] | None = None) -> int:
     from benchmarks import dbwrites, percall, soak, wall
     from benchmarks.machine import facts
-    from benchmarks.report import render
+    from benchmarks.report import keep_unmeasured_sections, render
     from ts_plugin.demo import DEFAULT_CONFIG, build_backtest_config, pairs_in
     from ts_plugin.sandbox import SandboxExchange, ccxt_overrides
 
@@ -177,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         soak_section = soak.render(soak_report) if soak_report else None
     previous = (ROOT / "BENCHMARKS.md").read_text() if (ROOT / "BENCHMARKS.md").exists() else ""
     text = soak.with_section(text, soak_section, previous)  # without --soak: the last Soak section stays
+    text = keep_unmeasured_sections(previous, text)
     print(text)
     if options.write:
         (ROOT / "BENCHMARKS.md").write_text(text)

@@ -65,3 +65,14 @@ def test_only_the_named_sections_are_replaced_and_a_new_one_goes_before_the_soak
         "## Wall", "## Unprotected window per replacement path",
         "## Exchange stop replacements and requests per trade", "## Soak"]
     assert "old wall" in both and "soak figures" in both and both.startswith("# Benchmarks\n\nintro\n")
+
+
+def test_a_full_rewrite_keeps_the_sections_it_does_not_measure():
+    from benchmarks.report import keep_unmeasured_sections
+
+    previous = "# Benchmarks\nold\n\n## Wall\nold wall\n\n## Killed mid-trail\nexits\n\n## Soak\nsoak\n"
+    new = "# Benchmarks\nnew\n\n## Wall\nnew wall\n\n## Soak\nsoak\n"
+    kept = keep_unmeasured_sections(previous, new)
+    assert "new wall" in kept and "old wall" not in kept
+    assert kept.index("## Killed mid-trail\nexits") < kept.index("## Soak")
+    assert keep_unmeasured_sections(new, new) == new
