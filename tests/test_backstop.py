@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.sandbox_clients import sandbox_client
 from ts_plugin.exchange.backstop import (BINANCE_USDM, binance_spot_grid, bybit_distance, grid_for,
                                          needs_replacing)
 from ts_plugin.sandbox import SandboxExchange
-from ts_plugin.sandbox.tls_proxy import SandboxProxy
 
 PERP, SYMBOL = "BTC/USDT:USDT", "BTCUSDT"
 
@@ -70,13 +70,7 @@ def sandbox():
 
 @pytest.fixture
 def client(sandbox, monkeypatch):
-    with SandboxProxy(sandbox) as proxy:
-        settings, environment = proxy.freqtrade_settings()
-        for key, value in environment.items():
-            monkeypatch.setenv(key, value)
-        api = ccxt.binance({**settings["ccxt_config"], **settings["ccxt_sync_config"], "apiKey": "k",
-                            "secret": "s", "options": {"defaultType": "swap"}})
-        api.load_markets()
+    with sandbox_client(sandbox, monkeypatch, "binance", {"defaultType": "swap"}) as api:
         api.create_order(PERP, "market", "buy", 1.0)
         yield api
 

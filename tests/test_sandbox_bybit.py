@@ -6,12 +6,12 @@ freqtrade Bybit Exchange object, no bot process): in place, a lost answer, a ref
 import ccxt
 import pytest
 
+from tests.sandbox_clients import sandbox_client
 from ts_plugin.config import parse_config
 from ts_plugin.events import EventLog
 from ts_plugin.exchange.capabilities import ReplacementPath
 from ts_plugin.exchange.governor import StopGovernor
 from ts_plugin.sandbox import SandboxExchange, ccxt_overrides, config_fragment
-from ts_plugin.sandbox.tls_proxy import SandboxProxy
 
 PAIR = "BTC/USDT:USDT"
 SYMBOL = "BTCUSDT"
@@ -26,13 +26,7 @@ def sandbox():
 
 @pytest.fixture
 def client(sandbox, monkeypatch):
-    with SandboxProxy(sandbox) as proxy:
-        settings, environment = proxy.freqtrade_settings()
-        for key, value in environment.items():
-            monkeypatch.setenv(key, value)
-        api = ccxt.bybit({**settings["ccxt_config"], **settings["ccxt_sync_config"], "apiKey": "k",
-                          "secret": "s", "options": {"defaultSettle": "USDT"}})
-        api.load_markets()
+    with sandbox_client(sandbox, monkeypatch, "bybit", {"defaultSettle": "USDT"}) as api:
         yield api
 
 

@@ -7,8 +7,8 @@ cleared with "0", refused where Bybit refuses it."""
 import ccxt
 import pytest
 
+from tests.sandbox_clients import sandbox_client
 from ts_plugin.sandbox import SandboxExchange
-from ts_plugin.sandbox.tls_proxy import SandboxProxy
 
 PAIR = "BTC/USDT:USDT"
 
@@ -22,13 +22,7 @@ def sandbox():
 
 @pytest.fixture
 def client(sandbox, monkeypatch):
-    with SandboxProxy(sandbox) as proxy:
-        settings, environment = proxy.freqtrade_settings()
-        for key, value in environment.items():
-            monkeypatch.setenv(key, value)
-        api = ccxt.bybit({**settings["ccxt_config"], **settings["ccxt_sync_config"], "apiKey": "k",
-                          "secret": "s", "options": {"defaultSettle": "USDT"}})
-        api.load_markets()
+    with sandbox_client(sandbox, monkeypatch, "bybit", {"defaultSettle": "USDT"}) as api:
         yield api
 
 

@@ -4,8 +4,8 @@ real URLs and its futures error mapping): positions, isolated margin, algo (cond
 import ccxt
 import pytest
 
+from tests.sandbox_clients import sandbox_client
 from ts_plugin.sandbox import SandboxExchange
-from ts_plugin.sandbox.tls_proxy import SandboxProxy
 
 PAIR = "BTC/USDT:USDT"
 
@@ -19,13 +19,7 @@ def sandbox():
 
 @pytest.fixture
 def client(sandbox, monkeypatch):
-    with SandboxProxy(sandbox) as proxy:
-        settings, environment = proxy.freqtrade_settings()
-        for key, value in environment.items():
-            monkeypatch.setenv(key, value)
-        api = ccxt.binance({**settings["ccxt_config"], **settings["ccxt_sync_config"], "apiKey": "k",
-                            "secret": "s", "options": {"defaultType": "swap"}})
-        api.load_markets()
+    with sandbox_client(sandbox, monkeypatch, "binance", {"defaultType": "swap"}) as api:
         yield api
 
 

@@ -8,6 +8,7 @@ and a plain limit order too far from the mark price (-4024 / -4016). Tests make 
 import ccxt
 import pytest
 
+from tests.sandbox_clients import proxied_client
 from ts_plugin.sandbox import SandboxExchange
 from ts_plugin.sandbox.markets import with_band
 from ts_plugin.sandbox.tls_proxy import SandboxProxy
@@ -26,13 +27,7 @@ def sandbox():
 
 
 def client_for(sandbox, monkeypatch, proxy, default_type):
-    settings, environment = proxy.freqtrade_settings()
-    for key, value in environment.items():
-        monkeypatch.setenv(key, value)
-    api = ccxt.binance({**settings["ccxt_config"], **settings["ccxt_sync_config"], "apiKey": "k",
-                        "secret": "s", "options": {"defaultType": default_type}})
-    api.load_markets()
-    return api
+    return proxied_client(proxy, monkeypatch, "binance", {"defaultType": default_type})
 
 
 @pytest.fixture
