@@ -66,11 +66,20 @@ def test_circuit_opens_half_opens_and_closes():
     assert not breaker.allows(now=50)
     # a call that is never held back (a new trade's first stop, a listing) succeeds meanwhile:
     # the cool-down still runs its course
-    assert breaker.record_success() is CircuitState.OPEN and not breaker.allows(now=60)
+    assert breaker.record_success(now=60) is CircuitState.OPEN and not breaker.allows(now=60)
     assert breaker.allows(now=110) and breaker.state is CircuitState.HALF_OPEN
     assert breaker.record_failure(now=111) is CircuitState.OPEN  # trial failed: open again
     assert breaker.allows(now=211)
-    assert breaker.record_success() is CircuitState.CLOSED and breaker.failures == 0
+    assert breaker.record_success(now=212) is CircuitState.CLOSED and breaker.failures == 0
+
+
+def test_a_success_after_the_cool_down_closes_an_open_circuit_without_a_held_back_move():
+    """Nothing may be moving (a flat price): the next call that goes through after the cool-down,
+    the reconciliation's listing say, is the trial."""
+    breaker = CircuitBreaker(failure_threshold=1, cooldown_s=100)
+    assert breaker.record_failure(now=0) is CircuitState.OPEN
+    assert breaker.record_success(now=99) is CircuitState.OPEN
+    assert breaker.record_success(now=100) is CircuitState.CLOSED
 
 
 def test_retry_until_success_with_growing_jittered_delays():

@@ -35,11 +35,12 @@ class CircuitBreaker:
             return False
         return True
 
-    def record_success(self) -> CircuitState:
-        """A call went through. While OPEN this changes nothing: calls that are never held back (a
-        new trade's first stop, the reconciliation's listing) must not cut the cool-down short; only
-        the trial let through after it (HALF_OPEN) or a call while CLOSED counts."""
-        if self.state is CircuitState.OPEN:
+    def record_success(self, now: float | None = None) -> CircuitState:
+        """A call went through. While OPEN and still inside the cool-down this changes nothing:
+        calls that are never held back (a new trade's first stop, the reconciliation's listing)
+        must not cut the cool-down short. After it (or while HALF_OPEN or CLOSED) it closes."""
+        if (self.state is CircuitState.OPEN and now is not None and self.opened_at is not None
+                and now - self.opened_at < self.cooldown_s):
             return self.state
         self.failures = 0
         self.state = CircuitState.CLOSED

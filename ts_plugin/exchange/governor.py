@@ -214,7 +214,7 @@ class StopGovernor:
         except RetryBudgetExceeded as exc:
             self._failure(label, exc.last)
             raise TemporaryError(f"{label}: {exc}") from exc
-        self.breaker.record_success()
+        self.breaker.record_success(self._wall())
         return result
 
     def _failure(self, label: str, error: BaseException) -> None:
