@@ -102,7 +102,7 @@ def snapshot(strategy: Any, now: float) -> dict[str, Any]:
             "circuit": governor.breaker.state.value,
             "circuit_opened": governor.breaker.times_opened,
             "reconciled": governor.reconciled,
-            "reconciliations": getattr(strategy, "_ts_reconciliations", 0),
+            "reconciliations": strategy._ts_reconciler.passes if strategy._ts_reconciler else 0,
             "counters": dict(governor.counters),
             "unprotected_windows_ms": {
                 "count": governor.counters["unprotected_windows"],

@@ -123,8 +123,6 @@ class SmartTrailingMixin(IStrategy):
         self._ts_governor = None
         self._ts_reconciler = None
         self._ts_health = HealthSchedule()
-        self._ts_reconciled_at: float | None = None
-        self._ts_reconciliations = 0  # passes since start-up, in the health view
         self._ts_inside: set[str] = set()  # hooked callbacks being run (see hooks.py)
         self._ts_inner_stoploss: float | None = None
         self._ts_exit_signals_forced = False
@@ -233,17 +231,13 @@ class SmartTrailingMixin(IStrategy):
         if not self._ts_store.persist:
             return
         now = current_time.timestamp()
-        reconciled = False
-        if self._ts_reconciler is not None and (
-            self._ts_reconciled_at is None
-            or now - self._ts_reconciled_at >= self._ts_base_config.exchange.orphan_check_interval_s
-        ):
+        reconciler = self._ts_reconciler
+        reconciled = reconciler is not None and reconciler.due(
+            now, self._ts_base_config.exchange.orphan_check_interval_s)
+        if reconciled:
             from ts_plugin.exchange.wiring import reconcile_now
 
-            self._ts_reconciled_at = now
-            self._ts_reconciliations += 1
-            reconcile_now(self, self._ts_reconciler, now)
-            reconciled = True
+            reconcile_now(self, reconciler, now)
         if reconciled or self._ts_health.due(now):
             self._ts_health.mark(now)
             publish(self, now)

@@ -39,6 +39,7 @@ class Reconciler:
         self.dry_run = dry_run
         self._bot_created_stops = bot_created_stops
         self.last_run: float | None = None
+        self.passes = 0  # since start-up, in the health view
         self.last_result: Reconciliation | None = None
         self.unprotected: list[TradeKey] = []  # trades found without a stop after their chance
         self.awaiting: list[TradeKey] = []  # trades found without a stop, before their chance
@@ -61,10 +62,15 @@ class Reconciler:
         self.backstops = keeper.held(listed, pairs)  # Bybit: read from the positions
         return [o for o in stops if not keeper.is_backstop(o)]
 
+    def due(self, now: float, interval_s: float) -> bool:
+        """At start-up, then every ``interval_s`` after the last pass began."""
+        return self.last_run is None or now - self.last_run >= interval_s
+
     def run(self, open_trades: list[Any], pairs: Iterable[str], now: float) -> Reconciliation | None:
         """One pass; returns what it found (None when the exchange could not be listed)."""
         governor = self.governor
         self.last_run = now
+        self.passes += 1
         all_pairs = set(pairs) | {t.pair for t in open_trades}
         try:
             exchange_stops = self.open_stop_orders(all_pairs)

@@ -113,6 +113,7 @@ def reconcile_now(strategy: Any, reconciler: Reconciler, now: float) -> None:
     """One reconciliation pass over the whitelist and the open trades; never raises."""
     from freqtrade.persistence import Trade
 
+    reconciler.last_run = now  # a pass that fails before it lists anything waits its interval too
     try:
         pairs = strategy.dp.current_whitelist() if strategy.dp else []
         reconciler.run(Trade.get_open_trades(), pairs, now)
