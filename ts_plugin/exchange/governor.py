@@ -45,6 +45,9 @@ WINDOW_SAMPLES = 1000
 AMEND_REFUSED = "amend_refused"  # alarm kind: once per trade until an amend goes through again
 # Alarm kind of a stop clamped into the exchange's price band: one WARNING per trade, every clamp counted.
 CLAMPED = "clamped"
+# A refusal that still names the band (the exchange's reference price moved further than the margin)
+# is retried once with the margin doubled and widened by this much.
+BAND_RETRY_WIDENING = 0.01
 
 
 class TradeLedger(Protocol):
@@ -330,20 +333,26 @@ class StopGovernor:
                        create: Callable[[float, dict], dict]) -> tuple[dict, float]:
         """Place the stop clamped into the exchange's price band; a refusal that still names the band
         (the exchange's reference price moved further than the margin) is retried once, wider."""
-        margin = self.settings.price_band_margin
-        for last_try in (False, True):
+        for retry, margin in enumerate(self._band_margins()):
             banded, types = self._into_band(key, pair, side, stop, order_types, margin)
             placement = Placement(pair, side, amount, banded, self._wall())
             try:
                 return self._place(key, placement, known_ids, lambda: create(banded, types))
             except InvalidOrderException as exc:
-                if last_try or not is_band_refusal(exc):
+                if retry or not is_band_refusal(exc):
                     raise
-                self.counters["band_refusals"] += 1
-                logger.warning("smart_trailing: %s refused the stop for %s as outside its price band (%s); "
-                               "retrying once with a wider margin", self._exchange_id(), pair, exc)
-                margin = 2 * margin + 0.01
+                self._band_refused("stop", pair, exc)
         raise AssertionError("unreachable")
+
+    def _band_margins(self) -> tuple[float, float]:
+        """The margin a stop is clamped with, then the wider one of the single retry."""
+        margin = self.settings.price_band_margin
+        return margin, 2 * margin + BAND_RETRY_WIDENING
+
+    def _band_refused(self, what: str, pair: str, error: BaseException) -> None:
+        self.counters["band_refusals"] += 1
+        logger.warning("smart_trailing: %s refused the %s for %s as outside its price band (%s); retrying "
+                       "once with a wider margin", self._exchange_id(), what, pair, error)
 
     def _exchange_id(self) -> str:
         return getattr(getattr(self.exchange, "_api", None), "id", "") or ""
@@ -509,8 +518,7 @@ class StopGovernor:
         import ccxt
 
         key = (trade.pair, getattr(trade, "id", None))
-        margin = self.settings.price_band_margin
-        for last_try in (False, True):
+        for retry, margin in enumerate(self._band_margins()):
             banded, types = self._into_band(key, trade.pair, side, float(stop_loss), self._order_types(), margin)
             stop, limit = self._amend_prices(trade.pair, order, banded, side, types)
             try:
@@ -526,12 +534,8 @@ class StopGovernor:
                             order["id"], trade.pair, exc)
                 return
             except ccxt.BaseError as exc:
-                if not last_try and is_band_refusal(exc):
-                    self.counters["band_refusals"] += 1
-                    logger.warning("smart_trailing: %s refused the amended stop for %s as outside its price "
-                                   "band (%s); retrying once with a wider margin", self._exchange_id(),
-                                   trade.pair, exc)
-                    margin = 2 * margin + 0.01
+                if not retry and is_band_refusal(exc):
+                    self._band_refused("amended stop", trade.pair, exc)
                     continue
                 self._amend_refused(key, trade, order, stop_loss, side, exc)
                 return
