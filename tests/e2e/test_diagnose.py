@@ -11,25 +11,12 @@ import pytest
 
 from tests.e2e.bot import API_PASSWORD, API_USER, free_port, wait_until
 from tests.e2e.conftest import PAIR, enter, stored_state
+from tests.e2e.test_live_spot import SETTINGS, SYMBOL, live_stops, stop_near
 from ts_plugin.cli import main
 
 pytestmark = pytest.mark.slow
 
-SYMBOL = PAIR.replace("/", "")
-POLICY = {"min_update_interval_s": 3, "min_improvement": 0.002, "emergency_improvement": 0.01,
-          "orphan_check_interval_s": 2, "retry_attempts": 2, "circuit_failure_threshold": 2,
-          "circuit_cooldown_s": 3}
-SETTINGS = {"activation_profit": 0.015, "trail_distance": 0.005, "exchange": POLICY}
 LOGIN = ["--username", API_USER, "--password", API_PASSWORD]
-
-
-def live_stops(sandbox):
-    return [o for o in sandbox.book.open_orders(SYMBOL) if o["type"] == "STOP_LOSS_LIMIT"]
-
-
-def stop_near(sandbox, price, rel=0.002):
-    stops = live_stops(sandbox)
-    return len(stops) == 1 and abs(float(stops[0]["stopPrice"]) - price) / price < rel and stops[0]
 
 
 def api(bot):
