@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from ts_plugin.demo import pairs_in
 from ts_plugin.sampledata import generate
@@ -13,6 +14,12 @@ from ts_plugin.sandbox import SandboxExchange, ccxt_overrides
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data" / "binance"
 SYNTHETIC_PAIRS = {"BTC/USDT": 60_000.0, "ETH/USDT": 3_000.0, "SOL/USDT": 150.0}
+
+# Property tests judge results, never wall time: hypothesis's per-example deadline and its "too slow"
+# health check are timing thresholds that fail on a loaded machine. Examples stay random (a failure
+# prints its falsifying example); tests with their own @settings keep their example counts.
+settings.register_profile("ts_plugin", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ts_plugin")
 
 
 @pytest.fixture(scope="session")

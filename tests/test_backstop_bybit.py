@@ -5,11 +5,12 @@ trade ends, a leftover on the position cleared as an orphan (found by pair, not 
 unrecorded one adopted."""
 
 import math
+import sys
 from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tests.test_backstop_keeper import PAIR, World
@@ -39,14 +40,33 @@ def test_re_set_only_when_it_no_longer_covers_the_distance_or_is_far_too_wide():
     assert BYBIT_LINEAR.stale(None, 0.005, 104.0, TICK) and not BYBIT_LINEAR.stale(None, 0.99, 104.0, TICK)
 
 
+# A few roundings of a float's relative precision: how far a price on the tick may read off the grid
+# in ticks, relative to its number of ticks (an absolute bound fails at 1.7e10 ticks of 1e-6).
+ON_THE_TICK_REL = 16 * sys.float_info.epsilon
+
+
+def on_the_tick(price: float, tick: float) -> bool:
+    """A whole number of ticks, up to float error (relative, so it holds at every magnitude)."""
+    ticks = price / tick
+    return math.isclose(ticks, round(ticks), rel_tol=ON_THE_TICK_REL)
+
+
+def test_on_the_tick_holds_at_every_magnitude_and_still_sees_an_off_tick_price():
+    assert on_the_tick(16706.074219, 1e-6)  # 16706074218.999998 ticks in floats
+    assert on_the_tick(0.3, 0.1) and on_the_tick(99999.999999, 1e-6)
+    assert not on_the_tick(16706.0742195, 1e-6) and not on_the_tick(16706.07421901, 1e-6)
+    assert not on_the_tick(0.35, 0.1)
+
+
 @given(distance=st.floats(0.0005, 0.2), peak=st.floats(0.01, 100_000), tick_exp=st.integers(-6, 1))
+@example(distance=0.1953125, peak=81462.0, tick_exp=-6)  # 1.7e10 ticks: float error beyond 1e-6 of a tick
 def test_never_tighter_than_the_bots_distance_and_kept_as_placed(distance, peak, tick_exp):
     tick = 10.0 ** tick_exp
     native = BYBIT_LINEAR.native_at(distance, peak, tick)
     if native is None:
         return
     assert native >= distance * peak - 1e-9
-    assert abs(native / tick - round(native / tick)) < 1e-6
+    assert on_the_tick(native, tick), (native, native / tick)
     assert not BYBIT_LINEAR.stale(native, distance, peak, tick)  # not re-set on the next iteration
 
 
