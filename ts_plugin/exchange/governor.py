@@ -25,6 +25,7 @@ from freqtrade.exceptions import DDosProtection, InsufficientFundsError, Invalid
 
 from ts_plugin.config import ExchangeConfig
 from ts_plugin.events import EventLog, EventName
+from ts_plugin.exchange.cancel_outcome import covers, filled_amount, went_off
 from ts_plugin.exchange.capabilities import ReplacementPath, replacement_path
 from ts_plugin.exchange.circuit import CircuitBreaker, CircuitState
 from ts_plugin.exchange.lag import LagAlarms
@@ -594,15 +595,52 @@ class StopGovernor:
                 order_types=types, side=side, leverage=trade.leverage,
             ),
         )
-        trade.orders.append(Order.parse_from_ccxt_object(created, trade.pair, "stoploss", trade.amount, stop))
+        record = Order.parse_from_ccxt_object(created, trade.pair, "stoploss", trade.amount, stop)
+        trade.orders.append(record)
+        cancelled: dict | None = None
         try:
             cancelled = self.cancel_stoploss_order(order["id"], trade.pair)
             self.watches.of(key).cancelled_at = None  # the new stop was live throughout
-            old = trade.select_order_by_order_id(order["id"])
-            if old is not None:
-                old.update_from_ccxt_object({**order, **(cancelled or {}), "status": "canceled"})
+            if not went_off(cancelled):
+                old = trade.select_order_by_order_id(order["id"])
+                if old is not None:
+                    old.update_from_ccxt_object({**order, **(cancelled or {}), "status": "canceled"})
         finally:
-            self._record_move(trade.pair, stop, 0.0, ReplacementPath.MAKE_BEFORE_BREAK, created)
+            if not (went_off(cancelled) and self._filled_while_replaced(trade, order, created, record, cancelled)):
+                self._record_move(trade.pair, stop, 0.0, ReplacementPath.MAKE_BEFORE_BREAK, created)
+
+    def _filled_while_replaced(self, trade: Any, old: dict, created: dict, record: Any,
+                               answer: dict | None) -> bool:
+        """The old stop filled between the new stop's creation and its own cancel.
+
+        Its record is left open, so freqtrade reads it at its next iteration, finds it filled and
+        books the exit as its own stop's (a record marked cancelled here would never be read again:
+        the trade would stay open on an empty position). The new stop then guards nothing: it is
+        cancelled, unless the fill closed only part of the position (it is reduce-only: it cannot
+        close more than is left). False when the new stop stays as the trade's stop."""
+        filled = filled_amount(answer)
+        self.counters["filled_while_replaced"] += 1
+        logger.info("smart_trailing: stop order %s of %s filled (%s of %s) while it was being replaced; "
+                    "freqtrade books the exit", old["id"], trade.pair,
+                    "?" if filled is None else f"{filled:.10g}", f"{float(trade.amount):.10g}")
+        if not covers(filled, float(trade.amount)):
+            self.counters["partial_fill_while_replaced"] += 1
+            return False
+        original = self._original["cancel_stoploss_order"]
+        try:
+            try:
+                result = self._guarded("cancel stop", lambda: original(created["id"], trade.pair, None))
+            except InvalidOrderException as exc:
+                result = self._confirm_gone(created["id"], trade.pair, None, exc, block_create=False)
+        except Exception as exc:
+            self.counters["replacement_cancel_failures"] += 1
+            logger.warning("smart_trailing: the replacement stop %s of %s (nothing left to protect) could "
+                           "not be cancelled; the reconciliation clears it once the trade is closed: %s",
+                           created["id"], trade.pair, exc)
+            return True
+        record.update_from_ccxt_object({**created, **(result or {}), "status": "canceled"})
+        self.counters["replacements_cancelled_after_fill"] += 1
+        return True
 
     # ----- bookkeeping ----------------------------------------------------------------------------
 
