@@ -58,6 +58,10 @@ class Watches:
         emit()
         return True
 
+    def raised_for(self, kind: str) -> set[Any]:
+        """The trade ids whose episode of ``kind`` is raised and not settled yet."""
+        return {trade_id for (_, trade_id), raised in self._raised if raised == kind}
+
     def settle(self, key: TradeKey, kind: str) -> None:
         """The episode is over: the next one alarms again."""
         self._raised.discard((key, kind))
