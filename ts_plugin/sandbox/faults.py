@@ -5,7 +5,11 @@ A fault is a dict: ``{"kind": "delay", "ms": 300}``, ``{"kind": "timeout", "ms":
 ``{"kind": "unknown_order_live"}`` (cancel answers -2011 but the order stays live),
 ``{"kind": "not_found"}`` (-2013 on a fetch), ``{"kind": "error", "code": -1021, "msg": "..."}``,
 ``{"kind": "lost_answer"}`` (the request is carried out, then answered 504 / -1007 "execution status
-unknown", as when Binance's gateway loses the matching engine's reply).
+unknown", as when Binance's gateway loses the matching engine's reply),
+``{"kind": "fill_other_stops"}`` (on a stop's create, ``POST /fapi/v1/algoOrder`` or ``POST
+/v5/order/create``: the order is placed, then the symbol's other live stops go off at the current
+price, as if the price had touched them at that instant: a stop filling between a replacement's
+create and the old stop's cancel, met deterministically).
 Each may carry ``"times": N`` (default 1) and ``"when": {"type": "STOP_LOSS_LIMIT"}`` to hit only
 requests whose parameters match (e.g. the stop placement, not the entry order on the same path). The endpoint key is ``"METHOD /path"``, e.g.
 ``"DELETE /api/v3/order"``; ``"*"`` matches every endpoint. A ``"latency_ms"`` applies to every call.
@@ -15,6 +19,9 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+
+# Carried out after the request itself (the others act before it, or instead of it).
+FILL_OTHER_STOPS = "fill_other_stops"
 
 
 @dataclass

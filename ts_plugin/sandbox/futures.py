@@ -278,6 +278,17 @@ class FuturesBook(OrderRecords):
                 if order["symbol"] == symbol and order["status"] == "NEW":
                     self._match(order)
 
+    def fire_stops(self, symbol: str, keep: int) -> list[int]:
+        """The symbol's live stop orders but ``keep`` go off now, at the current price, as if the price
+        had touched their triggers at this instant (the ``fill_other_stops`` fault). Their ids."""
+        with self.lock:
+            fired = [algo for algo in self.algo_orders.values()
+                     if algo["symbol"] == symbol and algo["algoStatus"] == "NEW"
+                     and algo["orderType"] in CONDITIONAL_TYPES and algo["algoId"] != keep]
+            for algo in fired:
+                self._fire(algo)
+            return [algo["algoId"] for algo in fired]
+
     @staticmethod
     def _triggered(algo: dict, current: float) -> bool:
         trigger, selling = float(algo["triggerPrice"]), algo["side"] == "SELL"

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlparse
 from urllib.request import urlopen
 
 from ts_plugin.sandbox.bybit import BybitVenue
-from ts_plugin.sandbox.faults import FaultPlan
+from ts_plugin.sandbox.faults import FILL_OTHER_STOPS, FaultPlan
 from ts_plugin.sandbox.inputs import valid_latency, valid_pair, valid_price
 from ts_plugin.sandbox.futures import FuturesBook
 from ts_plugin.sandbox.futures_api import FuturesApi
@@ -203,6 +203,13 @@ class SandboxExchange:
             self._route(method, path, params, api_key)  # done on the exchange; the answer never arrives
             raise ApiError(504, -1007, "Timeout waiting for response from backend server. "
                                        "Send status unknown; execution status unknown.")
+        if fault is not None and fault.get("kind") == FILL_OTHER_STOPS:
+            if (method, path) != ("POST", "/fapi/v1/algoOrder"):
+                raise ApiError(400, -1000, f"sandbox: fault {FILL_OTHER_STOPS} applies to a stop's create, "
+                                           f"not to {method} {path}")
+            placed = self._route(method, path, params, api_key)
+            self.futures.fire_stops(placed["symbol"], keep=placed["algoId"])
+            return placed
         if fault is not None:
             self._apply(fault, method, path, params)
         return self._route(method, path, params, api_key)

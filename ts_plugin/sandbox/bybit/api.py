@@ -17,7 +17,7 @@ import time
 from typing import Any, Callable
 
 from ts_plugin.sandbox.errors import ApiError
-from ts_plugin.sandbox.faults import FaultPlan
+from ts_plugin.sandbox.faults import FILL_OTHER_STOPS, FaultPlan
 from ts_plugin.sandbox.futures_account import FuturesAccount
 from ts_plugin.sandbox.markets import Market
 from ts_plugin.sandbox.prices import PriceBook
@@ -115,6 +115,8 @@ class BybitVenue:
             if fault is not None and fault.get("kind") == "lost_answer":
                 self._route(method, path, params, api_key)  # done on the exchange; the answer is lost
                 return 504, "<html><body><h1>504 Gateway Time-out</h1></body></html>"
+            if fault is not None and fault.get("kind") == FILL_OTHER_STOPS:
+                return 200, self._envelope(0, "OK", self._create_then_fill_others(method, path, params, api_key))
             if fault is not None and (failed := self._fault(fault)) is not None:
                 return failed
             return 200, self._envelope(0, "OK", self._route(method, path, params, api_key))
@@ -126,6 +128,15 @@ class BybitVenue:
 
     def _envelope(self, code: int, message: str, result: Any) -> dict:
         return {"retCode": code, "retMsg": message, "result": result, "retExtInfo": {}, "time": self.now_ms()}
+
+    def _create_then_fill_others(self, method: str, path: str, params: dict, api_key: str | None) -> Any:
+        """The ``fill_other_stops`` fault: the stop is created, then the symbol's other live stops go off."""
+        if (method, path) != ("POST", "/v5/order/create"):
+            raise ApiError(200, 10001, f"sandbox: fault {FILL_OTHER_STOPS} applies to a stop's create, "
+                                       f"not to {method} {path}")
+        placed = self._route(method, path, params, api_key)
+        self.book.fire_stops(str(params.get("symbol", "")), keep=placed["orderId"])
+        return placed
 
     def _fault(self, fault: dict) -> Answer | None:
         kind = fault.get("kind")

@@ -259,6 +259,16 @@ class BybitBook:
                 elif order["orderStatus"] == "New":
                     self._match(order)
 
+    def fire_stops(self, symbol: str, keep: str) -> list[str]:
+        """The symbol's live stops but ``keep`` go off now, at the current price, as if the price had
+        touched their triggers at this instant (the ``fill_other_stops`` fault). Their ids."""
+        with self.lock:
+            fired = [order for order in self.orders.values() if order["symbol"] == symbol
+                     and order["orderStatus"] == "Untriggered" and order["orderId"] != keep]
+            for order in fired:
+                self._fire(order)
+            return [order["orderId"] for order in fired]
+
     @staticmethod
     def _crossed(order: dict, current: float) -> bool:
         trigger = float(order["triggerPrice"])
