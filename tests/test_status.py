@@ -18,7 +18,7 @@ from tests.test_governor import StandInExchange
 from tests.test_readonly_db import _close_bot_connections, _fill, _fingerprint, build_bot_database
 from ts_plugin.cli import main
 from ts_plugin.exchange.circuit import CircuitState
-from ts_plugin.health import HEALTH_FILE
+from ts_plugin.health_identity import health_file_name
 from ts_plugin.readonly_db import open_database as open_read_only
 from ts_plugin.state import Phase, TrailState
 from ts_plugin.status_view import (build_status, format_age, format_when, phase_at_exit, read_health,
@@ -131,6 +131,7 @@ def test_health_beside_the_database_adds_what_only_the_bot_knows(db, capsys):
     exchange): the trade never got a stop on the exchange and the circuit is open."""
     strategy = make_strategy()
     strategy.config["user_data_dir"] = db.parent  # freqtrade's user_data, where the database is
+    strategy.config["db_url"] = f"sqlite:///{db}"  # the health file names and is named after it
     strategy.order_types = {**strategy.order_types, "stoploss_on_exchange": True}
     strategy.dp = None
     strategy._ts_install_governor(StandInExchange())
@@ -149,7 +150,7 @@ def test_health_beside_the_database_adds_what_only_the_bot_knows(db, capsys):
     assert "unprotected: no live stop on the exchange" in warnings
     assert "circuit open: exchange stop moves paused" in warnings
     health_line = next(line for line in out.splitlines() if line.startswith("Health file:"))
-    assert health_line.startswith(f"Health file: {db.parent / HEALTH_FILE}, written ")
+    assert health_line.startswith(f"Health file: {db.parent / health_file_name(f'sqlite:///{db}')}, written ")
     assert re.search(r"\(1m ago\)$", health_line)
     assert "since the bot started: circuit OPEN, states rebuilt 0, plugin errors 0" in out
 

@@ -1,6 +1,8 @@
 """A health view of the plugin in a running bot: one JSON file, rewritten every minute.
 
-``user_data/smart_trailing_health.json`` answers "is my trailing stop working?" at a glance: event
+``user_data/smart_trailing_health.<database>.json`` (one per bot: health_identity.py names it after
+the bot's database, and it records the bot and the database) answers "is my trailing stop working?"
+at a glance: bot and database, where the alarms go, event
 counters, rebuilt states, tick errors, the exchange circuit, retries, skips by reason, unprotected
 windows, what the last orphan reconciliation found and, per open trade (keyed by trade id), the
 counters ``ts-plugin status`` shows next to what the database holds. It is also logged as one INFO line.
@@ -20,10 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from ts_plugin.exchange.watch import BEHIND
+from ts_plugin.health_identity import LEGACY_HEALTH_FILE, health_file_name, identity_fields
 
 logger = logging.getLogger("ts_plugin")
 
-HEALTH_FILE = "smart_trailing_health.json"
+HEALTH_FILE = LEGACY_HEALTH_FILE  # the old shared name; each bot now writes health_file_name(db_url)
 # How often the health view is rewritten, whatever the reconciliation interval.
 HEALTH_INTERVAL_S = 60.0
 
@@ -93,6 +96,7 @@ def snapshot(strategy: Any, now: float) -> dict[str, Any]:
     summary = strategy.trailing_summary()
     health: dict[str, Any] = {
         "at": _iso(now),
+        **identity_fields(getattr(strategy, "config", None) or {}),
         "open_trades_tracked": len(strategy._ts_store.cache),
         "events": dict(strategy._ts_events.counts),
         "rebuilt_states": summary["rebuilt"],
@@ -129,6 +133,9 @@ def snapshot(strategy: Any, now: float) -> dict[str, Any]:
                 "awaiting_stop_trades": [trade_id for _, trade_id in reconciler.awaiting],
                 "live_stops": len(result.current),
             }
+    delivery = getattr(strategy, "_ts_delivery", None)
+    if delivery is not None:  # notify on: where the alarms go (alarm_delivery.py)
+        health["alarms"] = {"summary": delivery.summary(), **delivery.as_dict()}
     health["trades"] = trade_section(strategy)
     return health
 
@@ -136,12 +143,13 @@ def snapshot(strategy: Any, now: float) -> dict[str, Any]:
 def publish(strategy: Any, now: float) -> dict[str, Any]:
     """Write the health file next to the bot's user data and log it; never raises."""
     health = snapshot(strategy, now)
+    name = health_file_name(strategy.config.get("db_url"))
     try:
-        path = Path(strategy.config.get("user_data_dir") or ".") / HEALTH_FILE
-        partial = path.with_name(f".{HEALTH_FILE}.partial")  # readers never see half a file
+        path = Path(strategy.config.get("user_data_dir") or ".") / name
+        partial = path.with_name(f".{name}.partial")  # readers never see half a file
         partial.write_text(json.dumps(health, indent=1, sort_keys=True))
         os.replace(partial, path)
     except OSError as exc:
-        logger.warning("smart_trailing: could not write %s: %s", HEALTH_FILE, exc)
+        logger.warning("smart_trailing: could not write %s: %s", name, exc)
     logger.info("smart_trailing health %s", json.dumps(health, sort_keys=True))
     return health

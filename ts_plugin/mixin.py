@@ -172,6 +172,10 @@ class SmartTrailingMixin(IStrategy):
         if self._ts_store.persist and self._ts_base_config.notify and dp is not None:
             self._ts_events.send = lambda text: dp.send_msg(text, always_send=True)
             self._ts_events.lookup = lambda trade_id, pair: lookup_view(dp._exchange, trade_id, pair)
+        if self._ts_store.persist and self._ts_base_config.notify:
+            from ts_plugin.alarm_delivery import announce
+
+            self._ts_delivery = announce(self.config)  # channels that would drop the alarms: WARNING
         if self._ts_store.persist and self.order_types.get("stoploss_on_exchange") and dp is not None:
             self._ts_install_governor(dp._exchange)
         elif self._ts_store.persist and self._ts_base_config.exchange.native_backstop:

@@ -67,9 +67,11 @@ def settings_in_force(
     config_layer: Mapping | None,
     overrides: Mapping[str, Override] | None = None,
     exchange_in_use: bool = False,
+    alarms: str | None = None,
 ) -> list[Setting]:
     """Every setting the trailing runs with, each with its source. ``overrides``: dotted setting ->
-    the hyperopt parameter in force for it (see ``hyperopt_overrides``)."""
+    the hyperopt parameter in force for it (see ``hyperopt_overrides``); ``alarms``: where the
+    plugin's messages go (``alarm_delivery.Delivery.summary``), when notify is on in dry-run/live."""
     overrides = overrides or {}
     settings: list[Setting] = []
 
@@ -96,6 +98,8 @@ def settings_in_force(
             add(f"{block}.{sub_key}", getattr(value, sub_key),
                 _source(block, class_layer, config_layer, sub_key))
     settings.append(Setting("notify", config.notify, _source("notify", class_layer, config_layer)))
+    if alarms is not None:
+        settings.append(Setting("alarms", alarms, "freqtrade channels"))
     if exchange_in_use:
         for name in type(config.exchange).model_fields:
             settings.append(Setting(f"exchange.{name}", getattr(config.exchange, name),
@@ -159,6 +163,8 @@ def format_message(settings: list[Setting]) -> str:
         profit = by_key["time_activation.min_profit"].value
         lines.append(f"*Time activation:* `after {minutes:g} min at +{_pct(profit)}` "
                      f"({sources('time_activation')})")
+    if "not delivered" in str(getattr(by_key.get("alarms"), "value", "")):
+        lines.append(f"*Alarms:* `{by_key['alarms'].value}`")
     steps = by_key["steps"]
     if steps.value != "none":
         words = "; ".join(f"from +{_pct(float(p))}: {_pct(float(d))}"
@@ -209,7 +215,9 @@ def report(strategy: Any, config: TrailingConfig, class_layer: Mapping | None,
            config_layer: Mapping | None) -> tuple[str, str]:
     """(the INFO line, the message) for ``strategy`` with the settings ``config`` in force."""
     order_types = getattr(strategy, "order_types", None) or {}
+    delivery = getattr(strategy, "_ts_delivery", None)
     settings = settings_in_force(config, class_layer, config_layer,
                                  hyperopt_overrides(strategy, config),
-                                 exchange_in_use=bool(order_types.get("stoploss_on_exchange")))
+                                 exchange_in_use=bool(order_types.get("stoploss_on_exchange")),
+                                 alarms=delivery.summary() if delivery is not None else None)
     return format_line(settings), format_message(settings)

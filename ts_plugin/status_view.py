@@ -92,6 +92,8 @@ class HealthView:
     circuit: str | None  # None without stoploss on exchange
     trades: dict[int, dict[str, Any]] = field(default_factory=dict)
     totals: dict[str, Any] = field(default_factory=dict)
+    # channel -> the keys to set, for each enabled channel that drops the plugin's alarms
+    alarms_not_delivered: dict[str, list[str]] = field(default_factory=dict)
 
 
 def read_health(health: dict[str, Any] | None, source: str, now: datetime) -> HealthView | None:
@@ -111,8 +113,11 @@ def read_health(health: dict[str, Any] | None, source: str, now: datetime) -> He
         windows = exchange.get("unprotected_windows_ms") or {}
         totals["unprotected_windows"] = windows.get("count")
         totals["circuit_opened"] = exchange.get("circuit_opened")
+    alarms = health.get("alarms") if isinstance(health.get("alarms"), dict) else {}
+    dropped = alarms.get("not_delivered_to") if isinstance(alarms.get("not_delivered_to"), dict) else {}
     return HealthView(source=source, at=at, age_s=age, stale=age is None or age > HEALTH_STALE_AFTER_S,
-                      circuit=exchange.get("circuit") if exchange else None, trades=trades, totals=totals)
+                      circuit=exchange.get("circuit") if exchange else None, trades=trades, totals=totals,
+                      alarms_not_delivered={str(k): [str(f) for f in v or ()] for k, v in dropped.items()})
 
 
 # ----- rows ---------------------------------------------------------------------------------------
@@ -299,7 +304,7 @@ def status_data(report: StatusReport) -> dict[str, Any]:
     data["health"] = None if health is None else {
         "file": health.source, "at": _iso(health.at),
         "age_s": None if health.age_s is None else round(health.age_s), "stale": health.stale,
-        "circuit": health.circuit, **health.totals}
+        "circuit": health.circuit, "alarms_not_delivered": health.alarms_not_delivered, **health.totals}
     return data
 
 
@@ -373,6 +378,8 @@ def _health_lines(health: HealthView | None, now: datetime) -> list[str]:
     parts += [f"{label} {health.totals[key]}" for key, label in labels if health.totals.get(key) is not None]
     if parts:
         lines.append("  since the bot started: " + ", ".join(parts))
+    for channel, fixes in health.alarms_not_delivered.items():
+        lines.append(f"  alarms not delivered to {channel}: set {' and '.join(fixes)} in the bot's config")
     return lines
 
 

@@ -20,6 +20,8 @@ from typing import Any, Callable
 
 from freqtrade_client import FtRestClient
 
+from ts_plugin.health_identity import health_file_name
+
 ROOT = Path(__file__).resolve().parents[2]
 API_USER, API_PASSWORD = "tester", "not-a-secret"
 
@@ -28,6 +30,11 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def health_file(workdir: Path, db_url: str | None = None) -> Path:
+    """The health file a bot in ``workdir`` writes (by default its database is ``tradesv3.sqlite`` there)."""
+    return workdir / "user_data" / health_file_name(db_url or f"sqlite:///{workdir / 'tradesv3.sqlite'}")
 
 
 class BotDied(RuntimeError):
@@ -66,6 +73,11 @@ class BotProcess:
         self.log = workdir / f"bot-{len(list(workdir.glob('bot-*.log')))}.log"
         self.process: subprocess.Popen | None = None
         self.client = FtRestClient(f"http://127.0.0.1:{self.api_port}", API_USER, API_PASSWORD)
+
+    @property
+    def health_file(self) -> Path:
+        """The plugin's health file of this bot: each bot's is named after its database."""
+        return health_file(self.workdir, self.db_url)
 
     def start(self, timeout: float = 90) -> "BotProcess":
         config_file = self.workdir / "config.json"

@@ -363,7 +363,9 @@ class SoakRun:
         return bot.start(timeout=120)
 
     def health(self) -> dict:
-        path = self.workdir / "user_data" / "smart_trailing_health.json"
+        from tests.e2e.bot import health_file
+
+        path = health_file(self.workdir)
         try:
             return json.loads(path.read_text())
         except (OSError, ValueError):
@@ -461,7 +463,9 @@ class SoakRun:
         self.note(f"kill -9 (pid {killed.process.pid})")
         killed.kill()
         died_ms = int(time.time() * 1000)
-        (self.workdir / "user_data" / "smart_trailing_health.json").unlink(missing_ok=True)
+        from tests.e2e.bot import health_file
+
+        health_file(self.workdir).unlink(missing_ok=True)
         self._start_bot(api_port=free_port())
         wait_until(self._reconciled, 90, "the restarted bot's first reconciliation")
         self.downtime.append((died_ms, int(time.time() * 1000)))

@@ -96,7 +96,7 @@ def test_kill_and_restart_mid_trail_on_futures_keeps_the_trailing_stop(sandbox, 
     assert before["phase"] == "ACTIVE" and before["exchange_stop_id"] == str(second["algoId"])
 
     bot.kill()
-    (bot.workdir / "user_data" / "smart_trailing_health.json").unlink(missing_ok=True)
+    bot.health_file.unlink(missing_ok=True)
     restarted = start_bot(dry_run=False, smart_trailing=SETTINGS, workdir=bot.workdir, api_port=free_port(),
                           **FUTURES)
     wait_until(lambda: health(restarted).get("exchange", {}).get("reconciled"), 60, "the first reconciliation")

@@ -30,7 +30,7 @@ def cancels(sandbox):
 
 
 def health(bot):
-    path = bot.workdir / "user_data" / "smart_trailing_health.json"
+    path = bot.health_file
     return json.loads(path.read_text()) if path.exists() else {}
 
 

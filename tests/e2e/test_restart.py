@@ -11,7 +11,7 @@ pytestmark = pytest.mark.slow
 
 def _restart(start_bot, bot):
     bot.kill()
-    (bot.workdir / "user_data" / "smart_trailing_health.json").unlink(missing_ok=True)
+    bot.health_file.unlink(missing_ok=True)
     again = start_bot(dry_run=False, smart_trailing=SETTINGS, workdir=bot.workdir, api_port=free_port())
     wait_until(lambda: health(again).get("exchange", {}).get("reconciled"), 60, "the first reconciliation")
     return again

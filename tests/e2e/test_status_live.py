@@ -47,7 +47,7 @@ def test_status_of_a_running_live_bot(sandbox, start_bot):
     text = done.stdout
     line = next(line for line in text.splitlines() if line.lstrip().startswith(f"{trade_id} "))
     assert "ACTIVE" in line and "BTC/USDT" in line and " ago)" in line
-    health_file = bot.workdir / "user_data" / "smart_trailing_health.json"
+    health_file = bot.health_file
     assert f"Health file: {health_file}, written " in text and "circuit CLOSED" in text
     report = status_json(bot)
     assert report["health"]["stale"] is False

@@ -7,8 +7,9 @@ their exit reason and the phase they exited in; --json prints the same for machi
 
 The database is read strictly read-only (SQLite opened with mode=ro, PostgreSQL in read-only
 transactions), in one short read: safe while the bot runs. Nothing touches the exchange. What only the
-running bot knows (circuit, trades found without a live stop) comes from its health file
-smart_trailing_health.json when it sits beside the database (or in a user_data folder there), or --health.
+running bot knows (circuit, trades found without a live stop, alarms its channels drop) comes from its
+health file smart_trailing_health.<database>.json when it sits beside the database (or in a user_data
+folder there), or --health. A health file written by another bot's database is ignored, and said so.
 
 Exit codes: 0 shown; 1 the database holds no plugin state; 2 bad input or not a freqtrade database.
 """
@@ -21,7 +22,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ts_plugin.health import HEALTH_FILE
+from ts_plugin.health_identity import LEGACY_HEALTH_FILE, belongs_to, health_file_name
 
 NO_STATE_EXIT = 1
 
@@ -39,8 +40,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print JSON for machines instead of tables")
     parser.add_argument(
         "--health", type=Path, default=None, metavar="FILE",
-        help=f"the bot's health file (default: {HEALTH_FILE} beside an SQLite database or in a "
-             "user_data folder there)")
+        help="the bot's health file (default: smart_trailing_health.<database file>.json, else the "
+             f"older {LEGACY_HEALTH_FILE}, beside an SQLite database or in a user_data folder there; "
+             "either is read only when it names this database)")
     return parser
 
 
@@ -48,7 +50,8 @@ def _health_candidates(database_path: Path | None) -> list[Path]:
     if database_path is None:
         return []
     folder = database_path.parent  # as given: a relative database names a relative health file
-    return [folder / HEALTH_FILE, folder / "user_data" / HEALTH_FILE]
+    names = (health_file_name(f"sqlite:///{database_path}"), LEGACY_HEALTH_FILE)
+    return [where / name for where in (folder, folder / "user_data") for name in names]
 
 
 def _load_health(path: Path) -> dict:
@@ -72,15 +75,25 @@ def run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error(str(exc))
     now = datetime.now(timezone.utc)
 
-    health_path = options.health or next((p for p in _health_candidates(database_path) if p.is_file()), None)
     health = None
-    if health_path is not None:
+    paths = [options.health] if options.health is not None else \
+        [p for p in _health_candidates(database_path) if p.is_file()]
+    for health_path in paths:
         try:
-            health = read_health(_load_health(health_path), str(health_path), now)
+            data = _load_health(health_path)
         except (OSError, ValueError) as exc:
             if options.health is not None:
                 parser.error(f"cannot read the health file {health_path}: {exc}")
             print(f"ignoring the unreadable health file {health_path}: {exc}", file=sys.stderr)
+            continue
+        foreign = belongs_to(data, options.db_url)
+        if foreign is not None and options.health is not None and "database" not in data:
+            print(f"reading the health file {health_path} as asked: {foreign}", file=sys.stderr)
+        elif foreign is not None:  # another bot's view must never be shown as this database's
+            print(f"ignoring the health file {health_path}: {foreign}", file=sys.stderr)
+            continue
+        health = read_health(data, str(health_path), now)
+        break
 
     report = build_status(records, health, now, description, include_closed=options.include_closed)
     if options.json:

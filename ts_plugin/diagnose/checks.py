@@ -285,6 +285,12 @@ def observe_bot(snapshot: Snapshot, rules: Rules) -> list[Observation]:
                                 "no smart_trailing health line in the bot's log buffer yet"))
         return seen
     at = fmt.iso_epoch(health.get("at")) or log.health_logged_at
+    alarms = health.get("alarms") if isinstance(health.get("alarms"), dict) else {}
+    for channel, fixes in (alarms.get("not_delivered_to") or {}).items():
+        # the bot's own channel check (alarm_delivery.py): its alarms reach no one there
+        seen.append(Observation(f"alarms_not_delivered_{channel}", "bot", Severity.PROBLEM,
+                                f"alarms not delivered to {channel}: set {' and '.join(fixes)} in the "
+                                "bot's config"))
     for counter, what in (("rebuilt_states", "trailing states rebuilt"), ("tick_errors", "tick errors"),
                           ("store_write_failures", "failed state writes")):
         if health.get(counter):
