@@ -113,35 +113,58 @@ def test_replaced_in_place_when_the_peak_outgrew_it(world):
     keeper.follow(world.trade)
     assert len(world.calls) == 1
     world.state = replace(world.state, peak=121.0)
-    world.price = 120.0
+    world.price = 120.0  # re-set in place below the peak, it would trail from a lower price: not yet
     world.now += 1
     keeper.follow(world.trade)
-    assert world.calls[1] == ("place", "sell", 2.0, pytest.approx(0.7), 121.0, ["tsbk", "7"])
+    assert len(world.calls) == 1
+    world.price = 121.0
+    keeper.follow(world.trade)
+    assert world.calls[1] == ("place", "sell", 2.0, pytest.approx(0.7), None, ["tsbk", "7"])
     assert len(world.calls) == 2  # nothing cancelled: setting it again replaced it
     assert world.state.backstop_id != first and world.governor.counters["backstops_replaced"] == 1
     keeper.drop(world.trade, "the trade closed")
     assert world.calls[-1] == ("cancel", world.calls[-1][1]) and world.state.backstop_id is None
 
 
-def test_a_leftover_on_a_position_without_an_active_trade_is_cleared(world):
-    world.state = replace(world.state, phase=Phase.BREAKEVEN)
+def test_its_own_leftover_is_cleared_and_a_trailing_stop_it_did_not_set_is_foreign(world):
+    """The plugin's own (recorded) trailing stop on a trade that no longer trails is cleared; one on
+    another position, never recorded, is foreign: reported once and left alone."""
+    world.state = replace(world.state, phase=Phase.BREAKEVEN, backstop_id="tsbk-7-1", backstop_native=0.6)
     leftovers = [{"id": None, "symbol": PAIR, "native": 0.6}, {"id": None, "symbol": "ETH/USDT:USDT", "native": 2.0}]
     world.keeper.reconcile([world.trade], leftovers)
-    assert [c for c in world.calls if c[0] == "cancel"] == [("cancel", "the position's trailing stop")] * 2
-    assert [e[0] for e in world.events] == ["ORPHAN_CANCELLED"] * 2
-    assert world.governor.counters["orphans_cancelled"] == 2
+    assert [c for c in world.calls if c[0] == "cancel"] == [("cancel", "tsbk-7-1")]
+    assert [e[0] for e in world.events] == ["ORPHAN_CANCELLED", "WARNING"]
+    assert "not set by the bot left alone" in world.events[1][1]["reason"]
+    assert world.state.backstop_id is None and (world.keeper.orphans, world.keeper.foreign) == (1, 1)
+    world.keeper.reconcile([world.trade], leftovers[1:])
+    assert len(world.events) == 2  # reported once
 
 
-def test_an_unrecorded_trailing_stop_of_an_active_trade_is_adopted(world):
+def test_a_trailing_stop_the_plugin_did_not_set_is_never_adopted_or_re_set(world):
+    """An ACTIVE trade's position holds a trailing stop the plugin never recorded (the user's, tighter
+    than the bot's 0.6): left as it is, nothing set over it, while it is there."""
+    user = [{"id": None, "symbol": PAIR, "native": 0.3}]
+    world.keeper.reconcile([world.trade], user)
+    assert world.calls == [] and world.state.backstop_id is None
+    assert world.keeper.foreign_pairs == {PAIR} and world.governor.counters["backstops_adopted"] == 0
+    world.keeper.follow(world.trade)
+    assert world.calls == []
+    world.keeper.reconcile([world.trade], [])  # the user removed it: the bot's backstop is set
+    assert [c[0] for c in world.calls] == ["place"]
+
+
+def test_its_own_trailing_stop_re_set_by_someone_else_becomes_foreign(world):
+    world.keeper.follow(world.trade)
+    assert world.state.backstop_native == pytest.approx(0.6)
     world.keeper.reconcile([world.trade], [{"id": None, "symbol": PAIR, "native": 0.6}])
-    assert world.state.backstop_id.startswith("tsbk-7-") and world.state.backstop_native == 0.6
-    assert world.calls == [] and world.governor.counters["backstops_adopted"] == 1
-    world.keeper.reconcile([world.trade], [{"id": None, "symbol": PAIR, "native": 0.6}])
-    assert world.calls == [] and world.governor.counters["backstops_adopted"] == 1  # the recorded one
+    assert world.state.backstop_id is not None and len(world.calls) == 1  # ours: held
+    world.keeper.reconcile([world.trade], [{"id": None, "symbol": PAIR, "native": 1.5}])  # looser, not ours
+    assert world.state.backstop_id is None and len(world.calls) == 1
 
 
-def test_unreadable_positions_judge_no_orphan(world):
-    world.state = replace(world.state, phase=Phase.BREAKEVEN)
-    world.keeper.reconcile([world.trade], None)
-    assert world.calls == [] and world.events == []
-    assert math.isfinite(world.now)
+def test_with_cancel_foreign_stop_orders_a_foreign_trailing_stop_is_cleared(world):
+    world.governor.settings.cancel_foreign_stop_orders = True
+    world.keeper.reconcile([world.trade], [{"id": None, "symbol": PAIR, "native": 0.3}])
+    assert world.calls[0] == ("cancel", "the position's trailing stop")
+    assert world.events[0][0] == "ORPHAN_CANCELLED" and world.events[0][1]["foreign"] is True
+    assert world.calls[1][0] == "place"  # then the bot's own is set

@@ -45,8 +45,11 @@ def test_unsupported_exchange_is_named_in_a_warning(caplog, ccxt_id, mode, name,
 
 def test_off_or_dry_run_holds_none_without_a_warning(caplog):
     with caplog.at_level(logging.INFO, logger="ts_plugin"):
-        assert backstop_keeper(_governor("binanceusdm", "futures", "Binance"), False, dry_run=False) is None
+        keeper = backstop_keeper(_governor("binanceusdm", "futures", "Binance"), False, dry_run=False)
+        assert keeper is not None and not keeper.enabled  # off: it only cleans up what an earlier run left
+        assert backstop_keeper(_governor("binance", "spot", "Binance"), False, dry_run=False) is None
         assert backstop_keeper(_governor("binanceusdm", "futures", "Binance"), True, dry_run=True) is None
+        assert backstop_keeper(_governor("binanceusdm", "futures", "Binance"), False, dry_run=True) is None
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
     assert any("dry-run holds no backstop" in r.getMessage() for r in caplog.records)
 

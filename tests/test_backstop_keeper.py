@@ -34,21 +34,24 @@ class World:
         self.serial = 0
         self.fail_place = None
         self.answers = {}  # order id -> what reading it returns
+        self.booked = []  # fills booked as partial exits
         self.trade = SimpleNamespace(id=7, pair=PAIR, is_short=False, amount=2.0, is_open=True,
-                                     has_open_position=True, stop_ids={"s1"})
+                                     has_open_position=True, stop_ids={"s1"}, exit_side="sell")
         self.trade.select_order_by_order_id = lambda oid: (
             SimpleNamespace(ft_order_side="stoploss") if oid in self.trade.stop_ids else None)
         self.state = _state()
         self.events = []
         exchange = SimpleNamespace(
             get_rate=lambda pair, refresh, side, is_short: self.price,
-            price_to_precision=lambda pair, price: round(price, 1))
+            price_to_precision=lambda pair, price: round(price, 1),
+            amount_to_precision=lambda pair, amount: round(amount, 3))
         ledger = SimpleNamespace(open_trade=lambda pair: self.trade if self.trade.is_open else None,
                                  state_of=lambda trade: self.state, peek=lambda trade: self.state,
                                  save=self._save)
         self.governor = SimpleNamespace(
             exchange=exchange, ledger=ledger, reconciled=True, counters=Counter(), watches=Watches(),
-            settings=SimpleNamespace(min_update_interval_s=60.0), _wall=lambda: self.now,
+            settings=SimpleNamespace(min_update_interval_s=60.0, cancel_foreign_stop_orders=False),
+            _wall=lambda: self.now,
             breaker=SimpleNamespace(allows=lambda now: True), _guarded=lambda label, func: func(),
             alarm=lambda key, kind, reason, **f: self.events.append(("WARNING", reason)),
             events=SimpleNamespace(emit=lambda name, trade_id, pair, **f: self.events.append((name.value, f))),
@@ -56,6 +59,14 @@ class World:
                        "fetch_stoploss_order": self._read})
         venue = Venue("test", BINANCE_USDM, self._place, self._cancel, lambda o: o.get("clientOrderId", ""))
         self.keeper = BackstopKeeper(self.governor, venue)
+
+    def book(self, trade, fill):
+        """Stands in for freqtrade's booking of a partial exit (the end-to-end test books it for real)."""
+        if fill["id"] in [f["id"] for f in self.booked]:
+            return False
+        self.booked.append(fill)
+        trade.amount = round(trade.amount - fill["filled"], 9)
+        return True
 
     def _save(self, trade, state, persist=True):
         self.state = state
@@ -79,8 +90,10 @@ class World:
 
 
 @pytest.fixture
-def world():
-    return World()
+def world(monkeypatch):
+    world = World()
+    monkeypatch.setattr("ts_plugin.exchange.backstop_keeper.book_partial_exit", world.book)
+    return world
 
 
 def test_placed_once_and_replaced_only_when_the_rounded_distance_changes(world):
@@ -93,10 +106,83 @@ def test_placed_once_and_replaced_only_when_the_rounded_distance_changes(world):
     for _ in range(3):
         keeper.follow(world.trade)
     assert len(world.calls) == 1
+    world.price = 105.0
     world.state = replace(world.state, distance=0.0035)  # a step: 0.4 %, placed first, then the old goes
     keeper.follow(world.trade)
-    assert world.calls[1:] == [("place", "sell", 2.0, 0.4, 105.0, ["tsbk", "7"]), ("cancel", "b1")]
+    assert world.calls[1:] == [("place", "sell", 2.0, 0.4, None, ["tsbk", "7"]), ("cancel", "b1")]
     assert world.state.backstop_id == "b2" and world.governor.counters["backstops_replaced"] == 1
+    assert world.state.backstop_kept == ()
+
+
+def test_a_replacement_below_the_peak_keeps_the_old_backstop_until_the_price_is_back_there(world):
+    """Below the peak the new backstop trails from a lower price than the old one: the old one
+    (reduce-only, like the new) stays until the price is back at the peak it trails from."""
+    keeper = world.keeper
+    keeper.follow(world.trade)  # b1 at the peak 104
+    world.price = 103.7
+    world.state = replace(world.state, distance=0.0035)  # momentum: 0.4 %, while the price is under the peak
+    keeper.follow(world.trade)
+    assert world.calls[1:] == [("place", "sell", 2.0, 0.4, None, ["tsbk", "7"])]  # nothing cancelled
+    assert (world.state.backstop_id, world.state.backstop_kept, world.state.backstop_kept_until) == ("b2", ("b1",), 104.0)
+    world.price = 103.9
+    keeper.follow(world.trade)
+    assert len(world.calls) == 2
+    world.price = 104.0  # back at the peak: the new one trails from there, the old one goes
+    keeper.follow(world.trade)
+    assert world.calls[2:] == [("cancel", "b1")] and world.state.backstop_kept == ()
+    assert world.state.backstop_id == "b2"
+
+
+def test_a_kept_backstop_that_fires_is_the_trades_exit(world):
+    world.keeper.follow(world.trade)
+    world.price = 103.7
+    world.state = replace(world.state, distance=0.0035)
+    world.keeper.follow(world.trade)
+    world.price = 103.4
+    world.answers["b2"] = {"id": "b2", "status": "open"}
+    world.answers["b1"] = {"id": "b1", "id_stop": "f1", "status": "closed", "filled": 2.0, "average": 103.45}
+    answer = world.keeper.after_fetch("s1", PAIR, {"id": "s1", "status": "open", "filled": 0.0})
+    assert answer["status"] == "closed" and answer["average"] == 103.45 and ("cancel stop", "s1") in world.calls
+    assert world.state.backstop_kept == () and world.state.backstop_id == "b2"
+
+
+def test_the_backstop_follows_the_trades_amount(world):
+    """A DCA entry (more) or a partial exit (less) re-places it for the new amount, new first."""
+    keeper = world.keeper
+    keeper.follow(world.trade)
+    world.trade.amount = 3.97  # a DCA entry filled
+    keeper.follow(world.trade)
+    assert world.calls[1:] == [("place", "sell", 3.97, 0.5, None, ["tsbk", "7"]), ("cancel", "b1")]
+    assert (world.state.backstop_id, world.state.backstop_amount) == ("b2", 3.97)
+    keeper.follow(world.trade)
+    assert len(world.calls) == 3  # once per change
+    world.trade.amount = 1.5  # a partial exit
+    keeper.follow(world.trade)
+    assert world.calls[3:] == [("place", "sell", 1.5, 0.5, None, ["tsbk", "7"]), ("cancel", "b2")]
+
+
+def test_a_backstop_fill_that_leaves_part_of_the_position_is_a_partial_exit_and_keeps_the_stop(world):
+    """The backstop still holds the amount before a DCA entry (its re-placement refused) and fires:
+    the regular stop covers the rest and stays; the fill is booked as a partial exit, not handed to
+    freqtrade as the stop's outcome, and the backstop is placed again for the rest."""
+    keeper = world.keeper
+    keeper.follow(world.trade)
+    world.trade.amount = 3.97
+    world.fail_place = TemporaryError("refused")
+    keeper.follow(world.trade)
+    world.fail_place = None
+    world.price = 103.4
+    world.answers["b1"] = {"id": "b1", "id_stop": "f9", "status": "closed", "status_stop": "triggered",
+                           "filled": 2.0, "average": 103.45, "price": 103.45}
+    stop = {"id": "s1", "status": "open", "filled": 0.0}
+    assert keeper.after_fetch("s1", PAIR, stop) is stop  # freqtrade's stop is still its stop
+    assert not any(call[0] == "cancel stop" for call in world.calls)
+    assert [f["id"] for f in world.booked] == ["b1"] and world.trade.amount == 1.97
+    assert world.governor.counters["backstop_exits"] == 0 and world.governor.counters["backstop_partial_exits"] == 1
+    assert world.state.backstop_id is None and 7 not in keeper.fired
+    world.now += 60
+    keeper.follow(world.trade)
+    assert world.calls[-1] == ("place", "sell", 1.97, 0.5, None, ["tsbk", "7"])
 
 
 def test_nothing_before_trailing_or_before_the_first_reconciliation(world):
@@ -173,7 +259,7 @@ def test_a_fired_backstop_becomes_the_outcome_of_the_trades_stop(world):
 
 
 def test_reconciliation_cancels_orphans_and_adopts_an_unrecorded_backstop(world):
-    listed = [{"id": "b5", "symbol": PAIR, "clientOrderId": "tsbk-7-1", "info": {"callbackRate": "0.5"}},
+    listed = [{"id": "b5", "symbol": PAIR, "clientOrderId": "tsbk-7-1", "amount": 2.0, "info": {"callbackRate": "0.5"}},
               {"id": "b6", "symbol": PAIR, "clientOrderId": "tsbk-7-2", "info": {"callbackRate": "0.5"}},
               {"id": "b8", "symbol": PAIR, "clientOrderId": "tsbk-3-1", "info": {"callbackRate": "0.5"}}]
     world.keeper.reconcile([world.trade], listed)
@@ -191,7 +277,7 @@ def test_reconciliation_replaces_a_missing_backstop_and_finds_a_fired_one(world)
     assert world.state.backstop_id == "b1"  # the new one (the recording venue numbers from 1)
     world.answers["b1"] = {"id": "b1", "status": "closed", "filled": 2.0, "average": 103.4}
     world.keeper.reconcile([world.trade], [])
-    assert world.keeper.fired[7]["average"] == 103.4 and world.state.backstop_id is None
+    assert world.keeper.fired[7][0]["average"] == 103.4 and world.state.backstop_id is None
     assert world.calls[-1] == ("read", "b1")  # fired: nothing placed again
 
 
@@ -205,3 +291,27 @@ def test_an_exit_that_closed_the_trade_cancels_the_backstop(world, monkeypatch):
     world.trade.is_open = False
     world.keeper.after_cancel("s1", PAIR)
     assert world.calls[-1] == ("cancel", "b1") and world.state.backstop_id is None
+
+
+def test_switched_off_it_places_nothing_and_cancels_every_backstop_it_left(world):
+    """native_backstop off at restart: the leftover of the trade (recorded) and of a closed trade are
+    cancelled and counted; nothing is placed."""
+    world.keeper.enabled = False
+    world.state = _state(backstop_id="b5", backstop_native=0.5, backstop_amount=2.0)
+    listed = [{"id": "b5", "symbol": PAIR, "clientOrderId": "tsbk-7-1", "info": {"callbackRate": "0.5"}},
+              {"id": "b8", "symbol": PAIR, "clientOrderId": "tsbk-3-1", "info": {"callbackRate": "0.5"}}]
+    world.keeper.reconcile([world.trade], listed)
+    assert world.calls == [("cancel", "b5"), ("cancel", "b8")]
+    assert world.state.backstop_id is None and world.keeper.orphans == 2
+    world.keeper.follow(world.trade)
+    world.keeper.reconcile([world.trade], [])
+    assert world.calls == [("cancel", "b5"), ("cancel", "b8")]
+
+
+def test_switched_off_a_recorded_backstop_that_fired_while_the_bot_was_down_is_still_the_exit(world):
+    world.keeper.enabled = False
+    world.state = _state(backstop_id="b5", backstop_native=0.5, backstop_amount=2.0)
+    world.answers["b5"] = {"id": "b5", "status": "closed", "filled": 2.0, "average": 103.4}
+    world.keeper.reconcile([world.trade], [])
+    answer = world.keeper.after_fetch("s1", PAIR, {"id": "s1", "status": "expired", "filled": 0.0})
+    assert answer["average"] == 103.4 and answer["status"] == "closed"

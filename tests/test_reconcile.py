@@ -1,5 +1,6 @@
 """Orphan classification (pure) and the reconciliation pass: who is unprotected, alarms per trade."""
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -186,3 +187,47 @@ def test_live_a_stop_that_filled_is_found_by_asking_the_exchange(caplog):
         clock.now += SETTINGS.orphan_check_interval_s
         reconciler.run(trades.open, ["BTC/USDT"], clock.now)
     assert _alarms(caplog) == [] and ("fetch", "s1") in exchange.calls
+
+
+# ----- issue 13.2: the plugin's own backstops, whatever the setting ---------------------------------
+
+def test_a_trailing_or_conditional_order_counts_as_a_stop_without_a_trigger_price():
+    """ccxt reads Binance's TRAILING_STOP_MARKET as type "market" with no trigger price (it has none
+    until it fires); Bybit's position trailing stop shows as stopOrderType TrailingStop."""
+    from ts_plugin.exchange.listing import is_stop
+
+    binance = {"id": "3000001", "type": "market", "triggerPrice": None,
+               "info": {"orderType": "TRAILING_STOP_MARKET", "algoType": "CONDITIONAL", "callbackRate": "0.5"}}
+    bybit = {"id": "b-1", "type": "market", "info": {"stopOrderType": "TrailingStop"}}
+    assert is_stop(binance) and is_stop(bybit)
+    assert is_stop({"type": "market", "info": {"orderType": "TAKE_PROFIT_MARKET"}})
+    assert not is_stop({"type": "limit", "info": {"type": "LIMIT", "stopOrderType": ""}})
+    assert not is_stop({"type": "market", "info": {"type": "MARKET"}})
+
+
+def test_switched_off_the_plugins_leftover_backstop_is_cancelled_and_counted():
+    """native_backstop off at restart (Binance USD-M): the listing finds the plugin's backstop by its
+    client id, the keeper that only cleans up cancels it, and the pass counts it as an orphan."""
+    from ts_plugin.exchange.backstop_keeper import BINANCE_USDM_VENUE, BackstopKeeper
+
+    exchange, trades, clock = StandInExchange(ccxt_id="binanceusdm", blocks_assets=False), Trades(), Clock()
+    exchange.trading_mode = "futures"
+    governor = StopGovernor(exchange, SETTINGS, trades, EventLog(verbose=True), wall_clock=clock,
+                            monotonic=clock, sleep=lambda s: None)
+    governor.install()
+    cancelled = []
+    venue = replace(BINANCE_USDM_VENUE, cancel=lambda ex, order_id, pair: cancelled.append(order_id))
+    governor.backstop = BackstopKeeper(governor, venue, enabled=False)
+    reconciler = Reconciler(governor, dry_run=False, bot_created_stops=lambda pairs: {("BTC/USDT", "s1")})
+    trades.add(1, "s1")
+    exchange.open_orders = [
+        {**_stop("s1"), "stopPrice": 95.0},
+        {"id": "3000009", "symbol": "BTC/USDT", "type": "market", "status": "open", "triggerPrice": None,
+         "clientOrderId": "tsbk-1-1764000000000", "info": {"orderType": "TRAILING_STOP_MARKET"}},
+        {"id": "3000010", "symbol": "BTC/USDT", "type": "market", "status": "open", "triggerPrice": None,
+         "clientOrderId": "mine", "info": {"orderType": "TRAILING_STOP_MARKET"}}]
+    clock.now += SETTINGS.orphan_check_interval_s
+    result = reconciler.run(trades.open, ["BTC/USDT"], clock.now)
+    assert cancelled == ["3000009"]
+    assert [o["id"] for o in result.foreign] == ["3000010"]  # someone else's trailing order: reported, kept
+    assert len(result.orphans) == 1 and governor.counters["orphans_cancelled"] == 1

@@ -63,6 +63,12 @@ class TrailState:
     # and its distance in the exchange's own unit. Stored only while one is held.
     backstop_id: str | None = None
     backstop_native: float | None = None
+    # The quantity it was placed for (an order venue; a DCA entry or a partial exit re-places it), and
+    # older backstops kept beside it until the price is back at ``backstop_kept_until`` (the peak they
+    # trail from), so a replacement below the peak never holds less than the one it replaced.
+    backstop_amount: float | None = None
+    backstop_kept: tuple[str, ...] = ()
+    backstop_kept_until: float | None = None
 
 
 class StateError(ValueError):
@@ -152,6 +158,11 @@ def encode(state: TrailState) -> dict[str, Any]:
     if state.backstop_id is not None:
         stored["backstop_id"] = state.backstop_id
         stored["backstop_native"] = state.backstop_native
+        if state.backstop_amount is not None:
+            stored["backstop_amount"] = state.backstop_amount
+    if state.backstop_kept:
+        stored["backstop_kept"] = list(state.backstop_kept)
+        stored["backstop_kept_until"] = state.backstop_kept_until
     return stored
 
 
@@ -178,6 +189,9 @@ def decode(stored: Any) -> TrailState:
         backstop_id = stored.get("backstop_id")  # present only while a backstop is held
         if backstop_id is not None and not isinstance(backstop_id, str):
             raise StateError(f"backstop_id: expected text, got {backstop_id!r}")
+        kept = stored.get("backstop_kept") or []  # present only while older backstops are kept
+        if not isinstance(kept, list) or not all(isinstance(k, str) for k in kept):
+            raise StateError(f"backstop_kept: expected a list of order ids, got {kept!r}")
         return TrailState(
             is_short=side == "short",
             entry=_price(stored["entry"], "entry"),
@@ -203,6 +217,11 @@ def decode(stored: Any) -> TrailState:
             backstop_id=backstop_id,
             backstop_native=_price(stored.get("backstop_native"), "backstop_native", optional=True)
             if backstop_id is not None else None,
+            backstop_amount=_price(stored.get("backstop_amount"), "backstop_amount", optional=True)
+            if backstop_id is not None else None,
+            backstop_kept=tuple(kept),
+            backstop_kept_until=_price(stored.get("backstop_kept_until"), "backstop_kept_until")
+            if kept else None,
         )
     except KeyError as exc:
         raise StateError(f"missing field {exc.args[0]!r}") from None

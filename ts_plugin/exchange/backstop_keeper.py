@@ -1,27 +1,39 @@
 """Holds each trailing trade's native trailing backstop on the exchange (``exchange.native_backstop``).
 
 While a trade is ACTIVE the exchange holds, beside freqtrade's regular stop, one native trailing order
-at the plugin's distance (rounded wider to the exchange's grid, ``backstop.py``): if the bot stops, the
-exchange goes on trailing from where the bot was. The keeper
-- places it when the trade becomes ACTIVE, with the bot's peak as activation price while the price is
-  below it (the exchange then trails from the bot's peak, not from a lower price), none once past;
-- replaces it only when its rounded distance changes (a step, momentum), new order first;
+at the plugin's distance (rounded wider to the exchange's grid, ``backstop.py``) for the trade's
+amount: if the bot stops, the exchange goes on trailing. The keeper
+- places it when the trade becomes ACTIVE, trailing from the price at once (no activation price: below
+  the bot's peak it then holds a level under the bot's stop, where one waiting for the peak holds none);
+- replaces it when its rounded distance changes (a step, momentum) or the trade's amount changed (a DCA
+  entry, a partial exit), new order first. Below the bot's peak the new one trails from a lower price
+  than the old one, so the old one is kept (``backstop_kept``) until the price is back at that peak; a
+  position's trailing stop (Bybit) is re-set in place, so it is re-set only at the peak;
 - cancels it when the trade closes: freqtrade's stop filled (seen as freqtrade reads its stop) or any
   other exit (seen as freqtrade cancels its stop after the exit filled);
-- when the backstop closed the position first, gives freqtrade that fill as the outcome of the trade's
-  stop order (after cancelling that stop), so freqtrade closes the trade on its own stop path: exit
-  reason ``stoploss_on_exchange``, notifications, protections. It looks only while the price has given
-  back at least half the backstop's distance from the bot's peak (one request per iteration then,
-  none otherwise), and at every reconciliation;
-- at each reconciliation: a backstop of a trade that is not open (or not its recorded one) is an
-  orphan and is cancelled; a recorded backstop that is gone is checked (fired, or re-placed).
-Per-exchange calls live in ``venues``; the order id and native distance are stored in the trade's
-state (``backstop_id``, ``backstop_native``), so a restarted bot finds its backstop again.
+- when a backstop closed the whole position first, gives freqtrade that fill as the outcome of the
+  trade's stop order (after cancelling that stop), so freqtrade closes the trade on its own stop path:
+  exit reason ``stoploss_on_exchange``, notifications, protections. A fill that closed only part of
+  the position leaves the regular stop alone and is booked as a partial exit (``backstop_fills.py``);
+  the backstop is then placed again for the rest. It looks only while the price has given back at
+  least half the backstop's distance from the bot's peak (one request per iteration then, none
+  otherwise), and at every reconciliation;
+- at each reconciliation: a backstop of a trade that is not open (or not one it recorded) is an
+  orphan and is cancelled; a recorded backstop that is gone is checked (fired, or re-placed). With
+  ``native_backstop`` off (``enabled`` False) it places nothing, but still finds the plugin's own
+  leftovers and cancels them, and still hands a fired one's fill to freqtrade;
+- on a position venue (Bybit) the plugin records the distance it set before setting it; a position
+  trailing stop it did not set is foreign: reported and left alone (no backstop of its own is set over
+  it), cleared only with ``cancel_foreign_stop_orders``.
+Per-exchange calls live in ``venues``; the order id, native distance and amount are stored in the
+trade's state (``backstop_id``, ``backstop_native``, ``backstop_amount``), so a restarted bot finds
+its backstop again.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable
 
@@ -30,6 +42,7 @@ from freqtrade.exceptions import InvalidOrderException
 from ts_plugin.events import EventName
 from ts_plugin.exchange.backstop import (BINANCE_USDM, BYBIT_LINEAR, PriceDistance, TrailGrid, client_id,
                                          trade_id_of)
+from ts_plugin.exchange.backstop_fills import book_partial_exit, closes_all
 from ts_plugin.exchange.listing import OPEN_STATUSES
 from ts_plugin.exchange.venues import binance_futures, bybit
 from ts_plugin.state import Phase, TrailState
@@ -38,6 +51,8 @@ logger = logging.getLogger("ts_plugin")
 
 FIRED_STATUSES = frozenset({"closed", "triggered"})
 TOO_WIDE = "backstop_too_wide"  # alarm kind: the distance is wider than the exchange allows
+FORGOTTEN = {"backstop_id": None, "backstop_native": None, "backstop_amount": None, "backstop_kept": (),
+             "backstop_kept_until": None}  # a trade's state holding no backstop
 
 
 @dataclass(frozen=True)
@@ -58,13 +73,14 @@ class Venue:
     per_position: bool = False
     read: Callable[[Any, str, str], dict | None] | None = None  # (exchange, backstop id, pair)
     list_held: Callable[[Any, Iterable[str]], list[dict]] | None = None  # (exchange, pairs)
+    listed_as_order: Callable[[dict], bool] | None = None  # a position venue's backstop in the order list
 
 
 BINANCE_USDM_VENUE = Venue("Binance USD-M futures", BINANCE_USDM, binance_futures.place,
                            binance_futures.cancel, binance_futures.client_id_of)
 BYBIT_LINEAR_VENUE = Venue("Bybit linear perpetuals", BYBIT_LINEAR, bybit.place_trailing, bybit.clear_trailing,
                            lambda order: "", per_position=True, read=bybit.read_trailing,
-                           list_held=bybit.held_trailing)
+                           list_held=bybit.held_trailing, listed_as_order=bybit.is_position_trailing)
 
 
 def _trading_mode(exchange: Any) -> str:
@@ -98,22 +114,28 @@ def unsupported(exchange: Any) -> str:
 
 class BackstopKeeper:
     """Installed beside the governor; every exchange call goes through the governor's retries and
-    circuit breaker."""
+    circuit breaker. ``enabled`` False (``native_backstop`` off): it only cleans up after itself."""
 
-    def __init__(self, governor: Any, venue: Venue) -> None:
+    def __init__(self, governor: Any, venue: Venue, enabled: bool = True) -> None:
         self.governor = governor
         self.venue = venue
-        self.fired: dict[Any, dict] = {}  # trade id -> the backstop's fill, until freqtrade took it
+        self.enabled = enabled
+        self.fired: dict[Any, list[dict]] = {}  # trade id -> its backstops' fills, until freqtrade took them
         self._retry_at: dict[Any, float] = {}  # trade id -> wall time of the next attempt after a failure
         self._serial = 0
+        self._set: dict[Any, set[float]] = {}  # position venue: trade id -> every distance set in this process
+        self.foreign_pairs: set[str] = set()  # position venue: pairs holding a trailing stop not set by the plugin
+        self._reported: set[str] = set()
+        self.orphans = 0  # found by the latest reconciliation (the health view adds them to its counts)
+        self.foreign = 0
 
     # ----- the trade's life -----------------------------------------------------------------------
 
     def follow(self, trade: Any) -> None:
         """Each iteration (freqtrade asking about its stop): place, replace or drop the trade's
-        backstop when its rounded distance changed. No request otherwise."""
+        backstop when its rounded distance or the trade's amount changed. No request otherwise."""
         governor = self.governor
-        if not governor.reconciled or trade is None or trade.id in self.fired:
+        if not self.enabled or not governor.reconciled or trade is None or trade.id in self.fired:
             return
         state = governor.ledger.state_of(trade)
         if state is None or state.phase is not Phase.ACTIVE or not state.distance:
@@ -121,10 +143,15 @@ class BackstopKeeper:
         now = governor._wall()
         if self._retry_at.get(trade.id, 0.0) > now or not governor.breaker.allows(now):
             return
+        state = self._release_kept(trade, state)
+        if self.venue.per_position and trade.pair in self.foreign_pairs:
+            return  # the position holds a trailing stop the plugin did not set: never set one over it
         units, tick = self.venue.grid, self._tick(trade.pair)
         wanted = units.native_at(state.distance, state.peak, tick)
         live = state.backstop_native if state.backstop_id else None
-        if not units.stale(live, state.distance, state.peak, tick):
+        resized = (not self.venue.per_position and state.backstop_id is not None
+                   and not _same_amount(state.backstop_amount, float(trade.amount)))
+        if not (units.stale(live, state.distance, state.peak, tick) or resized):
             return
         if wanted is None:
             governor.alarm((trade.pair, trade.id), TOO_WIDE,
@@ -133,17 +160,22 @@ class BackstopKeeper:
             self.drop(trade, "distance wider than the exchange allows")
             return
         governor.watches.settle((trade.pair, trade.id), TOO_WIDE)
+        if self.venue.per_position and live is not None and self._below(trade, state.peak) is not False:
+            return  # re-set in place: below the peak it would trail from a lower price than the one it replaces
         self._place(trade, state, wanted)
 
     def _place(self, trade: Any, state: TrailState, native: float) -> None:
         governor, exchange = self.governor, self.governor.exchange
         side = "buy" if trade.is_short else "sell"
-        activation = self._activation(trade, state)
+        amount = float(trade.amount)
         self._serial = max(self._serial + 1, int(governor._wall() * 1000))
         client = client_id(trade.id, self._serial)
+        if self.venue.per_position:  # recorded before it is set: anything else on the position is foreign
+            self._set.setdefault(trade.id, set()).add(native)
+            self._save(trade, backstop_id=client, backstop_native=native)
         try:
             order = governor._guarded("place backstop", lambda: self.venue.place(
-                exchange, trade.pair, side, float(trade.amount), native, activation, client))
+                exchange, trade.pair, side, amount, native, None, client))
         except Exception as exc:
             governor.counters["backstop_failures"] += 1
             self._retry_at[trade.id] = governor._wall() + max(governor.settings.min_update_interval_s, 5.0)
@@ -151,15 +183,50 @@ class BackstopKeeper:
                            "retried later: %s", trade.pair, exc)
             return
         self._retry_at.pop(trade.id, None)
-        old = state.backstop_id
-        self._save(trade, backstop_id=str(order["id"]), backstop_native=native)
-        governor.counters["backstops_replaced" if old else "backstops_placed"] += 1
-        logger.info("smart_trailing: native trailing backstop %s for %s (trade %s): %s%s%s",
-                    order["id"], trade.pair, trade.id, self.venue.grid.shown(native),
-                    f", activation at {activation}" if activation is not None else "",
-                    f", replacing {old}" if old else "")
+        old, kept, until = state.backstop_id, state.backstop_kept, state.backstop_kept_until
+        below = self._below(trade, state.peak) is not False
+        to_cancel: list[str] = []
         if old and not self.venue.per_position:  # a position's trailing stop was replaced in place
-            self._cancel(old, trade.pair)
+            if below:
+                kept, until = kept + (old,), until or state.peak
+            else:
+                to_cancel.append(old)
+        if kept and not below:
+            to_cancel.extend(kept)
+            kept, until = (), None
+        self._save(trade, backstop_id=str(order["id"]), backstop_native=native,
+                   backstop_amount=None if self.venue.per_position else amount,
+                   backstop_kept=kept, backstop_kept_until=until)
+        governor.counters["backstops_replaced" if old else "backstops_placed"] += 1
+        logger.info("smart_trailing: native trailing backstop %s for %s (trade %s): %s for %g%s%s",
+                    order["id"], trade.pair, trade.id, self.venue.grid.shown(native), amount,
+                    f", replacing {old}" if old else "",
+                    f", keeping {', '.join(kept)} until the price is back at {until:g}" if kept else "")
+        for order_id in to_cancel:
+            self._cancel(order_id, trade.pair)
+
+    def _release_kept(self, trade: Any, state: TrailState) -> TrailState:
+        """Cancel the backstops kept beside the newest once the price is back at the peak they trail
+        from (the newest then trails from there too); a failed cancel is left to the reconciliation."""
+        if not state.backstop_kept or self._below(trade, state.backstop_kept_until) is not False:
+            return state
+        for order_id in state.backstop_kept:
+            self._cancel(order_id, trade.pair)
+        logger.info("smart_trailing: native trailing backstop %s of %s (trade %s) trails from the peak %g; "
+                    "the older %s cancelled", state.backstop_id, trade.pair, trade.id,
+                    state.backstop_kept_until, ", ".join(state.backstop_kept))
+        return self._save(trade, backstop_kept=(), backstop_kept_until=None) or state
+
+    def _below(self, trade: Any, level: float | None) -> bool | None:
+        """Is the price short of ``level`` (below for a long)? None when the price is unknown."""
+        if level is None:
+            return None
+        try:
+            current = float(self.governor.exchange.get_rate(trade.pair, refresh=False, side="exit",
+                                                            is_short=trade.is_short))
+        except Exception:
+            return None
+        return current > level if trade.is_short else current < level
 
     def _tick(self, pair: str) -> float | None:
         """The pair's price tick (for a distance held in price), None when the market does not say."""
@@ -169,27 +236,18 @@ class BackstopKeeper:
         except Exception:
             return None
 
-    def _activation(self, trade: Any, state: TrailState) -> float | None:
-        """The bot's peak while the price is short of it (the exchange then trails from the bot's
-        peak); None once the price is at or past it (it trails from the price, which is the peak)."""
-        exchange = self.governor.exchange
-        try:
-            current = float(exchange.get_rate(trade.pair, refresh=False, side="exit", is_short=trade.is_short))
-        except Exception:
-            return None
-        below = current > state.peak if trade.is_short else current < state.peak
-        return float(exchange.price_to_precision(trade.pair, state.peak)) if below else None
-
     def drop(self, trade: Any, reason: str) -> None:
-        """Cancel the trade's backstop (the trade closed, or no backstop is wanted any more)."""
+        """Cancel the trade's backstops (the trade closed, or no backstop is wanted any more)."""
         state = self.governor.ledger.peek(trade)
-        if state is None or not state.backstop_id:
+        if state is None or not (state.backstop_id or state.backstop_kept):
             return
-        self._cancel(state.backstop_id, trade.pair)
-        self._save(trade, backstop_id=None, backstop_native=None)
+        ids = [i for i in (state.backstop_id, *state.backstop_kept) if i]
+        for order_id in ids:
+            self._cancel(order_id, trade.pair)
+        self._save(trade, **FORGOTTEN)
         self.governor.counters["backstops_cancelled"] += 1
         logger.info("smart_trailing: native trailing backstop %s of %s (trade %s) cancelled: %s",
-                    state.backstop_id, trade.pair, trade.id, reason)
+                    ", ".join(ids), trade.pair, trade.id, reason)
 
     def _cancel(self, order_id: str, pair: str) -> bool:
         governor = self.governor
@@ -204,16 +262,19 @@ class BackstopKeeper:
             return False
         return True
 
-    def _save(self, trade: Any, **fields: Any) -> None:
+    def _save(self, trade: Any, **fields: Any) -> TrailState | None:
         state = self.governor.ledger.peek(trade)
-        if state is not None:
-            self.governor.ledger.save(trade, replace(state, **fields))
+        if state is None:
+            return None
+        state = replace(state, **fields)
+        self.governor.ledger.save(trade, state)
+        return state
 
     # ----- what freqtrade reads and cancels -------------------------------------------------------
 
     def after_fetch(self, order_id: str, pair: str, order: dict) -> dict:
         """freqtrade read its stop order: a filled stop ends the backstop; a backstop that closed the
-        position first becomes the stop's outcome."""
+        whole position first becomes the stop's outcome; one that closed part is a partial exit."""
         trade = self.governor.ledger.open_trade(pair)
         record = trade.select_order_by_order_id(str(order_id)) if trade is not None else None
         if record is None or getattr(record, "ft_order_side", None) != "stoploss":
@@ -221,16 +282,35 @@ class BackstopKeeper:
         if _filled(order):
             self.drop(trade, "the stop filled")
             return order
-        fill = self.fired.get(trade.id) or self._fired_now(trade)
-        if fill is None:
+        fills = self.fired.get(trade.id) or self._fired_now(trade)
+        if not fills:
             return order
+        whole = next((fill for fill in fills if closes_all(self.governor.exchange, trade, fill)), None)
+        if whole is None:
+            self.fired.pop(trade.id, None)
+            for fill in fills:
+                self._book_partial(trade, fill)
+            return order  # the regular stop covers the rest; the backstop is placed again for it
+        self.fired[trade.id] = [whole]
         if order.get("status") in OPEN_STATUSES:
             self._cancel_stop(str(order_id), pair)
         self.governor.counters["backstop_exits"] += 1
         logger.info("smart_trailing: stop order %s of %s (trade %s) carries the fill of native trailing "
-                    "backstop %s", order_id, pair, trade.id, fill.get("id"))
-        return {**fill, "id": order["id"], "id_stop": fill.get("id_stop") or fill.get("id"),
+                    "backstop %s", order_id, pair, trade.id, whole.get("id"))
+        return {**whole, "id": order["id"], "id_stop": whole.get("id_stop") or whole.get("id"),
                 "type": "stoploss", "status_stop": "triggered"}
+
+    def _book_partial(self, trade: Any, fill: dict) -> None:
+        governor = self.governor
+        before = float(trade.amount)
+        if not book_partial_exit(trade, fill):
+            return
+        governor.counters["backstop_partial_exits"] += 1
+        governor.events.emit(EventName.WARNING, trade.id, trade.pair, order_id=fill.get("id"),
+                             price=fill.get("average") or fill.get("price"), filled=fill.get("filled"),
+                             reason=f"the exchange's native trailing backstop closed {fill.get('filled')} of "
+                                    f"{before:g}: booked as a partial exit, the stop covers the rest "
+                                    f"({float(trade.amount):g})")
 
     def _cancel_stop(self, order_id: str, pair: str) -> None:
         """The position is gone: freqtrade's stop goes too (a failure leaves it to the reconciliation,
@@ -245,52 +325,76 @@ class BackstopKeeper:
             logger.warning("smart_trailing: cancelling stop order %s of %s after its backstop fired "
                            "failed: %s", order_id, pair, exc)
 
-    def _fired_now(self, trade: Any) -> dict | None:
-        """Has the backstop closed the position? Asked only while the price has given back at least
-        half the backstop's distance from the bot's peak."""
+    def _fired_now(self, trade: Any) -> list[dict]:
+        """Has a backstop closed (part of) the position? Asked only while the price has given back at
+        least half the backstop's distance from the bot's peak."""
         state = self.governor.ledger.peek(trade)
-        if state is None or not state.backstop_id or not state.backstop_native:
-            return None
+        if state is None or not (state.backstop_id or state.backstop_kept) or not state.backstop_native:
+            return []
         try:
             current = float(self.governor.exchange.get_rate(trade.pair, refresh=False, side="exit",
                                                             is_short=trade.is_short))
         except Exception:
-            return None
+            return []
         half = self.venue.grid.fraction(state.backstop_native, state.peak) / 2
         near = current >= state.peak * (1 + half) if trade.is_short else current <= state.peak * (1 - half)
-        return self.check(trade, state) if near else None
+        return self.check(trade, state) if near else []
 
-    def check(self, trade: Any, state: TrailState) -> dict | None:
-        """Read the trade's backstop: its fill when it fired (remembered for freqtrade), None while it
-        is live. One that is gone without a fill is forgotten, so the next iteration re-places it."""
+    def check(self, trade: Any, state: TrailState) -> list[dict]:
+        """Read the trade's backstops: the fills of those that fired (remembered for freqtrade), none
+        while they are live. The newest gone without a fill is forgotten, so the next iteration
+        places it again; a kept one gone is dropped from the kept ones."""
         governor = self.governor
-        fetch = governor._original.get("fetch_stoploss_order") or governor.exchange.fetch_stoploss_order
+        fills: list[dict] = []
+        for order_id in [i for i in (state.backstop_id, *state.backstop_kept) if i]:
+            try:
+                current = self._read(order_id, trade.pair)
+            except Exception as exc:
+                logger.warning("smart_trailing: reading native trailing backstop %s of %s failed: %s",
+                               order_id, trade.pair, exc)
+                continue
+            status = (current or {}).get("status")
+            if status in OPEN_STATUSES:
+                continue
+            state = self._forget(trade, order_id) or state
+            if current is not None and _filled(current):
+                fills.append(current)
+                governor.events.emit(EventName.WARNING, trade.id, trade.pair, order_id=order_id,
+                                     price=current.get("average") or current.get("price"),
+                                     reason="the exchange's native trailing backstop closed the position "
+                                            "before the bot's stop")
+                continue
+            governor.counters["backstops_missing"] += 1
+            logger.warning("smart_trailing: native trailing backstop %s of %s (trade %s) is gone (%s)%s",
+                           order_id, trade.pair, trade.id, status or "unknown",
+                           "; placing it again" if self.enabled else "")
+        if fills:
+            self.fired[trade.id] = self.fired.get(trade.id, []) + fills
+        return fills
+
+    def _read(self, order_id: str, pair: str) -> dict | None:
+        governor = self.governor
         if self.venue.read is not None:
-            fetch = lambda order_id, pair: self.venue.read(governor.exchange, order_id, pair)  # noqa: E731
+            fetch = lambda: self.venue.read(governor.exchange, order_id, pair)  # noqa: E731
+        else:
+            original = governor._original.get("fetch_stoploss_order") or governor.exchange.fetch_stoploss_order
+            fetch = lambda: original(order_id, pair)  # noqa: E731
         try:
-            current = governor._guarded("read backstop", lambda: fetch(state.backstop_id, trade.pair))
+            return governor._guarded("read backstop", fetch)
         except InvalidOrderException:
-            current = None
-        except Exception as exc:
-            logger.warning("smart_trailing: reading native trailing backstop %s of %s failed: %s",
-                           state.backstop_id, trade.pair, exc)
             return None
-        status = (current or {}).get("status")
-        if status in OPEN_STATUSES:
+
+    def _forget(self, trade: Any, order_id: str) -> TrailState | None:
+        """This backstop is no longer held (fired, gone, cancelled): out of the trade's state."""
+        state = self.governor.ledger.peek(trade)
+        if state is None:
             return None
-        if current is not None and _filled(current):
-            self.fired[trade.id] = current
-            self._save(trade, backstop_id=None, backstop_native=None)
-            governor.events.emit(EventName.WARNING, trade.id, trade.pair, order_id=state.backstop_id,
-                                 price=current.get("average") or current.get("price"),
-                                 reason="the exchange's native trailing backstop closed the position "
-                                        "before the bot's stop")
-            return current
-        governor.counters["backstops_missing"] += 1
-        logger.warning("smart_trailing: native trailing backstop %s of %s (trade %s) is gone (%s); "
-                       "placing it again", state.backstop_id, trade.pair, trade.id, status or "unknown")
-        self._save(trade, backstop_id=None, backstop_native=None)
-        return None
+        if state.backstop_id == order_id:
+            return self._save(trade, backstop_id=None, backstop_native=None, backstop_amount=None)
+        if order_id in state.backstop_kept:
+            kept = tuple(i for i in state.backstop_kept if i != order_id)
+            return self._save(trade, backstop_kept=kept, backstop_kept_until=state.backstop_kept_until if kept else None)
+        return state
 
     def after_cancel(self, order_id: str, pair: str) -> None:
         """freqtrade cancelled a stop: if its trade is no longer open (an exit filled), the backstop goes."""
@@ -304,13 +408,17 @@ class BackstopKeeper:
     # ----- reconciliation -------------------------------------------------------------------------
 
     def is_backstop(self, order: dict) -> bool:
+        """A backstop in the exchange's order list: the plugin's client id, or (a position venue) the
+        position's trailing stop shown as an order; both are judged by ``reconcile``, not as stops."""
+        if self.venue.listed_as_order is not None and self.venue.listed_as_order(order):
+            return True
         return trade_id_of(self.venue.client_id_of(order)) is not None
 
     def held(self, listed: list[dict], pairs: Iterable[str]) -> list[dict] | None:
         """The backstops the exchange holds: from the listing of stop orders, or, for a position
         venue, from its positions (None when they could not be read: no orphan is judged then)."""
         if self.venue.list_held is None:
-            return [order for order in listed if self.is_backstop(order)]
+            return [order for order in listed if trade_id_of(self.venue.client_id_of(order)) is not None]
         governor = self.governor
         try:
             return governor._guarded("list backstops", lambda: self.venue.list_held(governor.exchange, pairs))
@@ -319,55 +427,120 @@ class BackstopKeeper:
                            "reconciliation looks again: %s", exc)
             return None
 
-    def _owner(self, order: dict, trades: dict[Any, Any]) -> Any:
-        """The open trade a listed backstop belongs to: named by its client id, or, held by a
-        position, the pair's trade."""
-        if self.venue.per_position:
-            return next((t for t in trades.values() if t.pair == order.get("symbol")), None)
-        return trades.get(trade_id_of(self.venue.client_id_of(order)))
+    def _wanted(self, trade: Any, state: TrailState | None) -> bool:
+        return (self.enabled and state is not None and state.phase is Phase.ACTIVE
+                and trade.id not in self.fired)
 
     def reconcile(self, open_trades: Iterable[Any], listed: list[dict] | None) -> None:
-        """Cancel orphaned backstops, adopt an unrecorded one of an ACTIVE trade, look after a recorded
-        one that is gone (fired: freqtrade gets its fill; otherwise placed again)."""
-        governor = self.governor
+        """Cancel orphaned backstops (every one of the plugin's when it is off), adopt an unrecorded
+        one of an ACTIVE trade, look after a recorded one that is gone (fired: freqtrade gets its fill;
+        otherwise placed again); on a position venue, report a trailing stop the plugin did not set."""
         trades = {trade.id: trade for trade in open_trades if trade.has_open_position}
         self.fired = {k: v for k, v in self.fired.items() if k in trades}
-        held: set[Any] = set()
+        self.orphans = self.foreign = 0
         if listed is None:  # the exchange could not be read: judge nothing, keep following
             for trade in trades.values():
-                if trade.id not in self.fired:
-                    self.follow(trade)
-            return
-        for order in listed:
-            trade = self._owner(order, trades)
-            state = governor.ledger.peek(trade) if trade is not None else None
-            order_id = str(order.get("id") or "the position's trailing stop")
-            if self.venue.per_position and state is not None and state.backstop_id:
-                order_id = state.backstop_id  # the position holds one: the recorded one
-            active = state is not None and state.phase is Phase.ACTIVE and trade.id not in self.fired
-            if active and trade.id not in held and state.backstop_id in (None, order_id):
-                if state.backstop_id is None:  # placed, but the bot died before storing its id
-                    adopted = client_id(trade.id, int(governor._wall() * 1000)) if self.venue.per_position else order_id
-                    self._save(trade, backstop_id=adopted, backstop_native=_native_of(order))
-                    governor.counters["backstops_adopted"] += 1
-                held.add(trade.id)
-                continue
-            if self._cancel(order_id, str(order.get("symbol"))):
-                governor.counters["orphans_cancelled"] += 1
-                governor.events.emit(EventName.ORPHAN_CANCELLED, getattr(trade, "id", None),
-                                     order.get("symbol", "-"), order_id=order_id, backstop=True)
-        for trade in trades.values():
-            state = governor.ledger.peek(trade)
-            if trade.id not in held and state is not None and state.backstop_id:
-                self.check(trade, state)
-            if trade.id not in self.fired:
                 self.follow(trade)
+            return
+        if self.venue.per_position:
+            held = self._reconcile_positions(trades, listed)
+        else:
+            held = self._reconcile_orders(trades, listed)
+        for trade in trades.values():
+            state = self.governor.ledger.peek(trade)
+            if state is not None and any(i not in held for i in (state.backstop_id, *state.backstop_kept) if i):
+                self.check(trade, replace(state, backstop_id=state.backstop_id if state.backstop_id not in held
+                                          else None, backstop_kept=tuple(i for i in state.backstop_kept
+                                                                         if i not in held)))
+            self.follow(trade)
+
+    def _reconcile_orders(self, trades: dict[Any, Any], listed: list[dict]) -> set[str]:
+        """An order venue: each listed backstop names its trade by its client id."""
+        governor, held = self.governor, set()
+        for order in listed:
+            trade = trades.get(trade_id_of(self.venue.client_id_of(order)))
+            state = governor.ledger.peek(trade) if trade is not None else None
+            order_id = str(order.get("id"))
+            if self._wanted(trade, state):
+                if order_id in (state.backstop_id, *state.backstop_kept):
+                    held.add(order_id)
+                    continue
+                if state.backstop_id is None and not state.backstop_kept:  # placed; the bot died before storing it
+                    self._save(trade, backstop_id=order_id, backstop_native=_native_of(order),
+                               backstop_amount=_amount_of(order))
+                    governor.counters["backstops_adopted"] += 1
+                    held.add(order_id)
+                    continue
+            self._cancel_orphan(trade, order_id, str(order.get("symbol")))
+        return held
+
+    def _reconcile_positions(self, trades: dict[Any, Any], listed: list[dict]) -> set[str]:
+        """A position venue: a position's trailing stop is the plugin's only when the pair's trade
+        recorded that distance (set by this keeper); anything else is foreign."""
+        governor, held, foreign, findings = self.governor, set(), set(), set()
+        by_pair = {trade.pair: trade for trade in trades.values()}
+        for entry in listed:
+            pair = str(entry.get("symbol"))
+            trade = by_pair.get(pair)
+            state = governor.ledger.peek(trade) if trade is not None else None
+            native = _native_of(entry)
+            if state is not None and state.backstop_id and self._set_by_us(trade, state, native):
+                if native is not None and not _same_amount(state.backstop_native, native):
+                    state = self._save(trade, backstop_native=native) or state
+                if self._wanted(trade, state):
+                    held.add(state.backstop_id)
+                else:
+                    self._cancel_orphan(trade, state.backstop_id, pair)
+                continue
+            if state is not None and state.backstop_id:  # replaced on the exchange by someone else's
+                self._save(trade, **FORGOTTEN)
+            self.foreign += 1
+            if governor.settings.cancel_foreign_stop_orders:
+                self._cancel_orphan(trade, "the position's trailing stop", pair, foreign=True)
+                continue
+            foreign.add(pair)
+            finding = f"{pair}:{native}"
+            findings.add(finding)
+            if finding not in self._reported:
+                governor.events.emit(EventName.WARNING, getattr(trade, "id", None), pair,
+                                     reason="position trailing stop not set by the bot left alone "
+                                            f"(distance {native}); no backstop is set over it")
+        self._reported, self.foreign_pairs = findings, foreign
+        return held
+
+    def _set_by_us(self, trade: Any, state: TrailState, native: float | None) -> bool:
+        if native is None:
+            return False
+        return _same_amount(state.backstop_native, native) or any(
+            _same_amount(mine, native) for mine in self._set.get(trade.id, ()))
+
+    def _cancel_orphan(self, trade: Any, order_id: str, pair: str, foreign: bool = False) -> None:
+        governor = self.governor
+        if not self._cancel(order_id, pair):
+            return
+        if trade is not None and not foreign:
+            self._forget(trade, order_id)
+        self.orphans += 0 if foreign else 1
+        governor.counters["orphans_cancelled"] += 1
+        governor.events.emit(EventName.ORPHAN_CANCELLED, getattr(trade, "id", None), pair,
+                             order_id=order_id, backstop=True, foreign=foreign or None)
 
 
 def _filled(order: dict) -> bool:
     """A stop that went off and filled (one triggered on an empty position expires unfilled)."""
     went_off = order.get("status") in FIRED_STATUSES or order.get("status_stop") == "triggered"
     return went_off and float(order.get("filled") or 0) > 0
+
+
+def _same_amount(recorded: float | None, value: float | None) -> bool:
+    return recorded is not None and value is not None and math.isclose(recorded, value, rel_tol=1e-9)
+
+
+def _amount_of(order: dict) -> float | None:
+    try:
+        return float(order["amount"]) if order.get("amount") is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _native_of(order: dict) -> float | None:

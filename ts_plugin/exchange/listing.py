@@ -10,13 +10,24 @@ from typing import Any, Callable, Iterable
 logger = logging.getLogger("ts_plugin")
 
 OPEN_STATUSES = frozenset({"open", "new", "untriggered"})
-STOP_ORDER_TYPES = frozenset({"stop_loss", "stop_loss_limit", "stop", "stop_market", "take_profit"})
+# Words in an order's type that make it a stop: a trailing or conditional order counts even without a
+# trigger price (Binance's TRAILING_STOP_MARKET has none until it fires, and ccxt calls it "market").
+STOP_KIND_MARKERS = ("stop", "takeprofit", "trailing", "conditional", "tpsl")
+# Where an exchange names an order's kind: ccxt's type, Binance's type / orderType / origType /
+# algoType, Bybit's stopOrderType.
+KIND_FIELDS = ("type", "orderType", "origType", "algoType", "stopOrderType")
+
+
+def order_kinds(order: dict) -> set[str]:
+    """Every name the order's kind goes by, lower case without separators ("trailingstopmarket")."""
+    info = order.get("info") or {}
+    names = [order.get("type")] + [info.get(field) for field in KIND_FIELDS]
+    return {str(name).lower().replace("_", "") for name in names if name}
 
 
 def is_stop(order: dict) -> bool:
-    kind = str(order.get("type") or order.get("info", {}).get("type") or "").lower()
     return (
-        kind in STOP_ORDER_TYPES
+        any(marker in kind for kind in order_kinds(order) for marker in STOP_KIND_MARKERS)
         or order.get("ft_order_type") == "stoploss"
         or bool(order.get("triggerPrice") or order.get("stopPrice"))
     )

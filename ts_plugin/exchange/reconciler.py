@@ -13,6 +13,7 @@ is not a missing stop. Alarms are per trade, once per episode.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any, Callable, Iterable
 
 from freqtrade.exceptions import InvalidOrderException
@@ -107,8 +108,16 @@ class Reconciler:
         governor.reconciled = True
         if governor.backstop is not None:
             governor._backstop("reconcile", open_trades, self.backstops)
+            result = self._with_backstops(result, governor.backstop)
         self.last_result = result
         return result
+
+    @staticmethod
+    def _with_backstops(result: Reconciliation, keeper: Any) -> Reconciliation:
+        """The pass's findings with the backstops the keeper judged (orphans it cancelled, foreign
+        position trailing stops), so the health view counts them with the stops."""
+        return replace(result, orphans=result.orphans + ({"backstop": True},) * keeper.orphans,
+                       foreign=result.foreign + ({"backstop": True},) * keeper.foreign)
 
     def _check_protection(self, trades: dict[str, Any], missing: set[str]) -> None:
         """Alarm, per trade, for those that had their chance to get a stop and have none live."""

@@ -92,13 +92,20 @@ def install_governor(strategy: Any, exchange: Any) -> tuple[StopGovernor, Reconc
 def backstop_keeper(governor: StopGovernor, wanted: bool, dry_run: bool) -> BackstopKeeper | None:
     """The native trailing backstop's keeper when ``exchange.native_backstop`` is on and this exchange
     has one; otherwise a WARNING at start-up saying that no backstop will be held (the regular stop
-    on exchange still protects every trade, so the bot runs)."""
-    if not wanted:
-        return None
+    on exchange still protects every trade, so the bot runs). Off on an exchange that has one (live),
+    a keeper that places nothing still looks after the backstops an earlier run left: turning the
+    feature off must not leave them live to close a later trade."""
     if dry_run:
-        logger.info("smart_trailing: exchange.native_backstop is on; dry-run holds no backstop on the exchange")
+        if wanted:
+            logger.info("smart_trailing: exchange.native_backstop is on; dry-run holds no backstop on the exchange")
         return None
     venue = venue_for(governor.exchange)
+    if not wanted:
+        if venue is not None:
+            logger.info("smart_trailing: exchange.native_backstop is off; backstops an earlier run left on %s "
+                        "are still looked for and cancelled", venue.name)
+            return BackstopKeeper(governor, venue, enabled=False)
+        return None
     if venue is None:
         logger.warning("smart_trailing: exchange.native_backstop is on, but %s; no native trailing backstop "
                        "will be held, the regular stop on exchange protects the trades as before",

@@ -89,6 +89,11 @@ def held_trailing(exchange: Any, pairs: Iterable[str]) -> list[dict]:
     return held
 
 
+def is_position_trailing(order: dict) -> bool:
+    """A position's trailing stop as the order list shows it (``stopOrderType=TrailingStop``)."""
+    return (order.get("info") or {}).get("stopOrderType") == TRAILING_STOP
+
+
 def read_trailing(exchange: Any, backstop_id: str, pair: str) -> dict | None:
     """The backstop now: open while the position holds a trailing stop; once it fired, the market
     order that closed the position (placed after the backstop); None when it is gone otherwise."""
