@@ -38,8 +38,9 @@ test: $(STAMP) system-deps
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
-## soak: the bounded soak end to end alone (live bot, real-candle paths from ../shared/data, faults,
-## kill -9; about 3 minutes); prints its figures, also in soak.json under the test's tmp dir
+## soak: the bounded soaks end to end alone (live bot, real-candle paths from ../shared/data, faults,
+## kill -9; Binance spot, then Binance USD-M and Bybit linear with the native backstop and position
+## adjustments; about 3 minutes each); prints their figures, also in soak.json under each test's tmp dir
 soak: $(STAMP)
 	$(PY) -m pytest -q -s -p no:cacheprovider tests/e2e/test_soak.py
 

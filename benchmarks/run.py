@@ -172,9 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     text = render(results)
     soak_section = None
     if options.soak:
-        print("soak (live bot, real-candle paths, faults, kill -9):", flush=True)
-        soak_report = soak.measure(results["command"])
-        soak_section = soak.render(soak_report) if soak_report else None
+        print("soak (live bot, real-candle paths, faults, kill -9; spot, Binance USD-M, Bybit):", flush=True)
+        soak_section = soak.measure_and_render(results["command"])
     previous = (ROOT / "BENCHMARKS.md").read_text() if (ROOT / "BENCHMARKS.md").exists() else ""
     text = soak.with_section(text, soak_section, previous)  # without --soak: the last Soak section stays
     text = keep_unmeasured_sections(previous, text)

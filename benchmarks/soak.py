@@ -1,10 +1,12 @@
-"""The soak's figures for BENCHMARKS.md: `python -m benchmarks.soak [--write]`.
+"""The soak's figures for BENCHMARKS.md: `python -m benchmarks.soak [--venue V ...] [--write]`.
 
-Runs the same scenario as `make soak` (`tests/e2e/soak.py`: a live bot on the sandbox, four pairs on
+Runs the same scenarios as `make soak` (`tests/e2e/soak.py`: a live bot on the sandbox, four pairs on
 real-candle paths, force-entries, latency, 429 bursts, -2011 on cancels of stops that later fill, a
-kill -9 and a restart), keeps the report in `.bench/soak/soak.json` and, with --write, replaces the
-"## Soak" section of BENCHMARKS.md (or appends it). `python -m benchmarks.run --soak` does the same
-as part of `make bench`; a `make bench` without it carries the last Soak section over unchanged.
+kill -9 and a restart; on Binance USD-M futures and Bybit linear also the native backstop and
+position adjustments), keeps each venue's report in `.bench/soak/<venue>/soak.json` and, with --write,
+replaces the "## Soak" section of BENCHMARKS.md (or appends it): one table per venue, a venue not run
+this time shown from its last report. `python -m benchmarks.run --soak` does the same as part of
+`make bench`; a `make bench` without it carries the last Soak section over unchanged.
 """
 
 from __future__ import annotations
@@ -23,8 +25,12 @@ WORK = ROOT / ".bench" / "soak"
 HEADING = "## Soak"
 
 
-def measure(command: str) -> dict | None:
-    """Run the soak once; its report with the machine and the command, or None without the data."""
+VENUES = ("spot", "binance_futures", "bybit")  # tests/e2e/soak.py's PLANS, in the order shown
+
+
+def measure(command: str, venue: str = "spot") -> dict | None:
+    """Run the soak of one venue once; its report with the machine and the command, or None without
+    the data."""
     sys.path.insert(0, str(ROOT))
     from benchmarks.machine import facts
     from tests.e2e import soak
@@ -33,9 +39,10 @@ def measure(command: str) -> dict | None:
     if reason:
         print(f"SKIP soak: {reason}", flush=True)
         return None
-    shutil.rmtree(WORK, ignore_errors=True)
-    WORK.mkdir(parents=True)
-    report = soak.run_soak(WORK, SHARED)
+    work = WORK / venue
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    report = soak.run_soak(work, SHARED, plan=soak.PLANS[venue])
     report["machine"], report["command"] = facts(), command
     try:
         report["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
@@ -46,19 +53,80 @@ def measure(command: str) -> dict | None:
                           "first_stop_grace_s": soak.FIRST_STOP_GRACE_S,
                           "replacement_grace_s": soak.REPLACEMENT_GRACE_S,
                           "unprotected_bound_s": soak.UNPROTECTED_BOUND_S}
-    (WORK / "soak.json").write_text(json.dumps(report, indent=1))
+    (work / "soak.json").write_text(json.dumps(report, indent=1))
     return report
 
 
-def render(report: dict) -> str:
+def last_reports(venues: tuple[str, ...] = VENUES) -> dict[str, dict]:
+    """The last report of each venue that has one (``.bench/soak/<venue>/soak.json``)."""
+    found = {}
+    for venue in venues:
+        path = WORK / venue / "soak.json"
+        if path.exists():
+            found[venue] = json.loads(path.read_text())
+    return found
+
+
+def measure_and_render(command: str, venues: tuple[str, ...] = VENUES) -> str | None:
+    """Run the soak on ``venues``; the Soak section with them and the last figures of the others."""
+    measured = {venue: measure(command, venue) for venue in venues}
+    if not any(measured.values()):
+        return None
+    return render_all(last_reports())
+
+
+INTRO = {
+    "binance usd-m futures": "A live Binance USD-M futures bot (isolated, conditional stops on the algo API "
+                             "replaced make-before-break, `native_backstop` on: a TRAILING_STOP_MARKET while "
+                             "trailing) on the sandbox, strategy `E2ESoakAdjust` (by trade id: one more entry "
+                             "while trailing, a partial exit of a third while trailing, one more entry on a 1 % "
+                             "dip, nothing); the restart after the `kill -9` switches `native_backstop` off.",
+    "bybit linear": "A live Bybit linear bot (isolated, conditional stops amended in place, `native_backstop` on: "
+                    "the position's trailing stop while trailing) on the sandbox, strategy `E2ESoakAdjust` (as "
+                    "on Binance USD-M); no -2011 fault (a Bybit stop moves by amend, not by a cancel).",
+}
+
+
+def render_all(reports: dict[str, dict]) -> str:
+    """The Soak section: the spot run's table under the section heading, each other venue's under
+    its own sub-heading."""
+    parts = [render(reports["spot"]) if "spot" in reports else HEADING + "\n"]
+    for venue, report in reports.items():
+        if venue != "spot":
+            parts.append(render(report, heading=f"### Soak on {report.get('venue', venue)}"))
+    return "\n".join(parts)
+
+
+def _checks_rows(report: dict) -> list[str]:
+    """The rows of the checks against freqtrade and the webhook (reports written before them: none)."""
+    rows = []
+    if "position_findings" in report:
+        adjusted = report["adjusted_positions"]
+        rows += [
+            f"| positions adjusted: more entries / partial exits | {adjusted['adds']} / {adjusted['partial_exits']} |",
+            f"| exchange against freqtrade: naked or unbooked positions / stops not covering the position / "
+            f"backstop findings / fills booked otherwise / wallet off the fills | "
+            f"{len(report['position_findings'])} / {len(report['stop_cover_findings'])} / "
+            f"{len(report['backstop_findings'])} / {len(report['fill_findings'])} / {len(report['wallet_findings'])} |",
+        ]
+    alarms = report.get("alarms")
+    if alarms:
+        rows.append(f"| alarms raised / lost with the killed bot / undelivered to the webhook (plugin messages "
+                    f"received) | {alarms['raised']} / {alarms['lost_with_the_kill']} / "
+                    f"{sum(alarms['undelivered'].values())} ({alarms['received_plugin_messages']}) |")
+    return rows
+
+
+def render(report: dict, heading: str = HEADING) -> str:
     machine = report["machine"]
     targets = report["unknown_order_targets"]
     settings = report["settings"]
     exits = ", ".join(f"{reason} {count}" for reason, count in report["exits"].items())
     per_pair = ", ".join(f"{pair.split('/')[0]} {count}" for pair, count in report["trades_per_pair"].items())
     result = "pass" if not report["problems"] else f"FAIL: {len(report['problems'])} finding(s), below"
+    venue = report.get("venue", "binance spot")
     lines = [
-        HEADING,
+        heading,
         "",
         f"Measured {machine['date']} with `{report['command']}` on {machine['cpu']} (CPU model from "
         f"/proc/cpuinfo x nproc), {machine['memory']} RAM, Python {machine['python']}, freqtrade "
@@ -67,8 +135,9 @@ def render(report: dict) -> str:
         + ". The same run as `make soak` "
         "(`tests/e2e/test_soak.py`, scenario in `tests/e2e/soak.py`).",
         "",
-        f"A live spot bot (stop on exchange, not dry-run, real ccxt through the HTTPS proxy) on the sandbox; "
-        f"{', '.join(report['pairs'])} follow {report['candles']} real 5m candles each from `../shared/data` "
+        (INTRO[venue] + " Real ccxt through the HTTPS proxy; " if venue in INTRO else
+         "A live spot bot (stop on exchange, not dry-run, real ccxt through the HTTPS proxy) on the sandbox; ")
+        + f"{', '.join(report['pairs'])} follow {report['candles']} real 5m candles each from `../shared/data` "
         "(open, extremes, close; one candle a second, rescaled to start at 100); every flat pair is "
         "force-entered again at once. Faults: 30 ms latency on every request (250 ms for 20 s), HTTP 429 "
         "bursts (stop creates and cancels, every endpoint, then one that opens the circuit), -2011 on every "
@@ -98,6 +167,7 @@ def render(report: dict) -> str:
         f"{len(report['current_stop_mismatches']) + (0 if report['settled'] else 1)} |",
         f"| stored states rebuilt (none was missing or corrupt) / stored exchange stops dropped | "
         f"{len(report['rebuilt_states'])} / {len(report['stored_exchange_stop_dropped'])} |",
+        *_checks_rows(report),
         f"| events | {', '.join(f'{k} {v}' for k, v in report['events'].items())} |",
         f"| result | {result} |",
         "",
@@ -130,21 +200,29 @@ def with_section(text: str, section: str | None, previous: str = "") -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--write", action="store_true", help="put the figures into BENCHMARKS.md")
-    parser.add_argument("--report", type=Path, help="render this soak.json (written by this script) again "
-                                                    "instead of running the soak")
+    parser.add_argument("--venue", action="append", choices=VENUES,
+                        help="run the soak on this venue only (repeatable; default: all of them); the others "
+                             "are shown from their last report")
+    parser.add_argument("--report", action="store_true", help="render the last reports (.bench/soak/<venue>/"
+                                                              "soak.json) again instead of running the soak")
     options = parser.parse_args(argv)
     logging.getLogger("ft_rest_client").setLevel(logging.ERROR)  # the restart's refused connections
     command = " ".join([".venv/bin/python -m benchmarks.soak", *(argv if argv is not None else sys.argv[1:])])
-    report = json.loads(options.report.read_text()) if options.report else measure(command)
-    if report is None:
+    venues = tuple(options.venue or VENUES)
+    if not options.report:
+        if not any([measure(command, venue) for venue in venues]):
+            return 0
+    reports = last_reports()
+    if not reports:
+        print("no soak report to render", flush=True)
         return 0
-    section = render(report)
+    section = render_all(reports)
     print(section)
     if options.write:
         target = ROOT / "BENCHMARKS.md"
         current = target.read_text() if target.exists() else "# Benchmarks\n"
         target.write_text(with_section(current, section))
-    return 0 if not report["problems"] else 1
+    return 0 if not any(reports[v]["problems"] for v in venues if v in reports) else 1
 
 
 if __name__ == "__main__":

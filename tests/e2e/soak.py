@@ -8,6 +8,12 @@
   exit fill, its stop orders and the intervals in which none of them was live;
 - ``StateLog``: the stored ``smart_trailing`` object of every open trade, sampled over REST, and every
   loosening of the bot's or the exchange's stop in that history.
+
+The same scenario runs on several venues (``SoakPlan``, ``PLANS``): Binance spot, Binance USD-M
+futures and Bybit linear with the native backstop and position adjustments. What differs between them
+(where the sandbox keeps orders and positions, what a stop looks like, which endpoint a fault aims at)
+is in ``soak_venues``; the checks that compare the exchange with freqtrade and the webhook's inbox are
+in ``soak_checks``.
 """
 
 from __future__ import annotations
@@ -15,18 +21,21 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-STOP_TYPES = ("STOP_LOSS_LIMIT", "STOP_LOSS")
-ENDED = ("CANCELED", "FILLED", "EXPIRED", "REJECTED")
+from tests.e2e.soak_checks import (alarm_delivery, backstop_findings, fill_findings, position_findings,
+                                   stop_cover_findings, wallet_findings)
+from tests.e2e.soak_venues import ENDED, VENUES, BybitVenue, SpotVenue, symbol  # noqa: F401  (symbol: used by callers)
+
+STOP_TYPES = SpotVenue.STOP_TYPES
 
 
 # ----- price paths ------------------------------------------------------------------------------
 
 def candle_paths(datadir: Path, bases: list[str], start: int, count: int, quote: str = "BTC",
-                 start_price: float = 100.0) -> dict[str, list[float]]:
+                 start_price: float = 100.0, pair_of=SpotVenue.pair) -> dict[str, list[float]]:
     """``{"ADA/USDT": [o, x1, x2, c, o, ...]}``: four points per candle, scaled so the first open is
     ``start_price``. A rising candle is assumed to have made its low first, a falling one its high."""
     import pandas as pd
@@ -41,7 +50,7 @@ def candle_paths(datadir: Path, bases: list[str], start: int, count: int, quote:
         for o, h, l, c in frame[["open", "high", "low", "close"]].itertuples(index=False):
             middle = (l, h) if c >= o else (h, l)
             points += [o * scale, middle[0] * scale, middle[1] * scale, c * scale]
-        paths[f"{base}/USDT"] = points
+        paths[pair_of(base)] = points
     return paths
 
 
@@ -101,17 +110,15 @@ class PriceReplay:
 # ----- the sandbox's own record ------------------------------------------------------------------
 
 def order_timeline(sandbox: Any) -> list[dict]:
-    """Every spot order the sandbox holds, with its timestamps (ms): ``time`` created, ``updateTime``
-    last change (the cancel or the fill for an order that ended)."""
-    with sandbox.book.lock:
-        orders = [dict(sandbox.book.public(o), triggered=o.get("_triggered", False))
-                  for o in sandbox.book.orders.values()]
-    return sorted(orders, key=lambda o: (o["time"], o["orderId"]))
+    """Every spot order the sandbox holds as ``soak_venues`` records, with its timestamps (ms): ``time``
+    created, ``updateTime`` last change (the cancel or the fill for an order that ended)."""
+    return SpotVenue(sandbox).records()
 
 
 @dataclass
 class Position:
-    """One long position on the exchange: coins bought by ``entry_id`` until sold by ``exit_id``."""
+    """One long position on the exchange: opened by ``entry_id``, grown by later buys (a DCA), shrunk
+    by sells (a partial exit) and closed by ``exit_id``, the sell that left (next to) nothing."""
 
     symbol: str
     entry_id: int
@@ -120,24 +127,44 @@ class Position:
     exit_id: int | None = None
     exit_type: str | None = None
     stops: list[dict] = field(default_factory=list)
+    bought: float = 0.0
+    sold: float = 0.0
+    adds: int = 0
+    partial_exits: int = 0
+
+
+def _is_stop(order: dict) -> bool:
+    return order.get("role") == "stop" if "role" in order else order["type"] in STOP_TYPES
 
 
 def positions(orders: list[dict]) -> list[Position]:
-    """Positions per symbol from the fills (one position per pair at a time, as freqtrade trades)."""
+    """Positions per symbol from the fills (one position per pair at a time, as freqtrade trades). A
+    record without ``qty`` counts as the whole position (one buy, one sell)."""
     found: list[Position] = []
     open_by_symbol: dict[str, Position] = {}
-    fills = sorted((o for o in orders if o["status"] == "FILLED"), key=lambda o: (o["updateTime"], o["orderId"]))
+    fills = sorted((o for o in orders if o.get("fill", o["status"] == "FILLED")),
+                   key=lambda o: (o["updateTime"], str(o["orderId"])))
     for order in fills:
-        symbol = order["symbol"]
+        symbol, qty = order["symbol"], float(order.get("qty", 0.0))
+        position = open_by_symbol.get(symbol)
         if order["side"] == "BUY":
-            position = Position(symbol, order["orderId"], order["updateTime"])
-            open_by_symbol[symbol] = position
-            found.append(position)
-        elif symbol in open_by_symbol:
-            position = open_by_symbol.pop(symbol)
-            position.closed_ms, position.exit_id, position.exit_type = order["updateTime"], order["orderId"], order["type"]
+            if position is None:
+                position = Position(symbol, order["orderId"], order["updateTime"])
+                open_by_symbol[symbol] = position
+                found.append(position)
+            else:
+                position.adds += 1
+            position.bought += qty
+        elif position is not None:
+            position.sold += qty
+            # a sell that leaves less than a thousandth of what was bought closes it (dust, rounding)
+            if "qty" not in order or position.bought - position.sold <= 1e-3 * position.bought:
+                open_by_symbol.pop(symbol)
+                position.closed_ms, position.exit_id, position.exit_type = order["updateTime"], order["orderId"], order["type"]
+            else:
+                position.partial_exits += 1
     for position in found:
-        position.stops = [o for o in orders if o["symbol"] == position.symbol and o["type"] in STOP_TYPES
+        position.stops = [o for o in orders if o["symbol"] == position.symbol and _is_stop(o)
                           and o["time"] >= position.opened_ms
                           and (position.closed_ms is None or o["time"] <= position.closed_ms)]
     return found
@@ -289,20 +316,47 @@ LATENCY = [(0, 30), (40, 250), (60, 30)]  # ms added to every request from then 
 # A burst as long as ``retry_attempts`` makes a call fail; the last one fails three calls in a row
 # and opens the circuit. Every endpoint (``*``) gets only two: freqtrade's own retrier sleeps 1 s,
 # 2 s, 5 s, 10 s between attempts, holding its whole loop.
+# ``stop_create`` / ``stop_cancel`` name each venue's endpoint of a stop placement and of a stop's
+# cancel (Bybit: its amend), see ``soak_venues``.
 RATE_LIMIT_BURSTS = [
-    (20, "POST /api/v3/order", {"kind": "http", "status": 429, "times": 2, "when": {"type": "STOP_LOSS_LIMIT"}}),
-    (20, "DELETE /api/v3/order", {"kind": "http", "status": 429, "times": 2}),
+    (20, "stop_create", {"kind": "http", "status": 429, "times": 2}),
+    (20, "stop_cancel", {"kind": "http", "status": 429, "times": 2}),
     (65, "*", {"kind": "http", "status": 429, "times": 2}),
-    (120, "POST /api/v3/order", {"kind": "http", "status": 429, "times": 6, "when": {"type": "STOP_LOSS_LIMIT"}}),
+    (120, "stop_create", {"kind": "http", "status": 429, "times": 6}),
 ]
 # (from s, to s, targets at most) of the path; a target is a stop close to the price (within 1.2 %)
 # that the bot's stop has already passed, so its cancel comes soon and its fill is likely.
 UNKNOWN_ORDER_WINDOWS = [(5, 65, 4), (112, 140, 2)]
+# (from s, to s, targets at most): an ACTIVE trade (not a -2011 target) whose stop has moved once gets
+# the fill-in-the-race fault on its next replacement (``race_faults`` of the venue).
+RACE_WINDOWS = [(25, 90, 1), (108, 140, 1)]
 KILL_AT = 100  # s of the path: kill -9, restart on the same database
 
 
-def symbol(pair: str) -> str:
-    return pair.replace("/", "")
+@dataclass(frozen=True)
+class SoakPlan:
+    """What one soak runs: the venue (a ``soak_venues.VENUES`` key), the strategy (``E2ESoakAdjust``
+    adjusts positions on some trades), the native backstop before the kill and after the restart
+    (``None``: unchanged), and whether a stop fills in the make-before-break race (item 3's fault)."""
+
+    venue: str = "spot"
+    strategy: str = "E2ETrailing"
+    native_backstop: bool = False
+    backstop_after_restart: bool | None = None
+    race_fault: bool = False
+
+    @property
+    def backstop_at_end(self) -> bool:
+        return self.native_backstop if self.backstop_after_restart is None else self.backstop_after_restart
+
+
+PLANS = {
+    "spot": SoakPlan(),
+    # the backstop switched off at the restart: its leftovers must be found and cancelled whatever the setting
+    "binance_futures": SoakPlan("binance_futures", "E2ESoakAdjust", native_backstop=True,
+                                backstop_after_restart=False, race_fault=True),
+    "bybit": SoakPlan("bybit", "E2ESoakAdjust", native_backstop=True, race_fault=True),
+}
 
 
 class SoakRun:
@@ -311,15 +365,32 @@ class SoakRun:
     ``run()`` returns the report (figures and findings); ``close()`` kills any bot left running."""
 
     def __init__(self, sandbox: Any, proxy: Any, workdir: Path, paths: dict[str, list[float]],
-                 strategies: Path, seconds_per_candle: float = 1.0, log=print) -> None:
+                 strategies: Path, seconds_per_candle: float = 1.0, log=print, plan: SoakPlan = SoakPlan(),
+                 receiver: Any = None) -> None:
         from tests.e2e.bot import free_port
         from tests.e2e.config import bot_config
 
         self.sandbox, self.workdir, self.paths, self.log = sandbox, workdir, paths, log
+        self.plan = plan
+        self.venue = VENUES[plan.venue](sandbox)
         self.pairs = sorted(paths)
         exchange_settings, self.environment = proxy.freqtrade_settings()
-        self.config = bot_config(exchange_settings, free_port(), self.pairs, dry_run=False, smart_trailing=SETTINGS)
+        if plan.venue == "bybit":
+            exchange_settings = {**exchange_settings, "name": "bybit"}
+        settings = json.loads(json.dumps(SETTINGS))
+        settings["exchange"]["native_backstop"] = plan.native_backstop
+        self.config = bot_config(exchange_settings, free_port(), self.pairs, dry_run=False, smart_trailing=settings,
+                                 **self.venue.config_options())
         self.config.update(max_open_trades=len(self.pairs), stoploss=HARD_STOP)
+        self.receiver = receiver  # a webhook_receiver.WebhookReceiver: the plugin's alarms must reach it
+        if receiver is not None:
+            self.config["webhook"] = receiver.webhook_config()
+        self.killed: set[int] = set()  # indexes into self.bots of the bots killed with -9
+        self.race_targets: list[dict] = []
+        self.race_hits: list[dict] = []
+        # -2011 targets whose trade has closed: on futures an order the exchange will not cancel is a
+        # reduce-only stop that would close the pair's next trade (see _release_closed_targets)
+        self.released: set[str] = set()
         self.strategies = strategies
         self.replay = PriceReplay(sandbox, paths, seconds_per_candle)
         self.states = StateLog()
@@ -339,8 +410,13 @@ class SoakRun:
 
         def counting_take(endpoint: str, params: dict | None = None) -> dict | None:
             fault = take(endpoint, params)
+            if (fault is not None and fault.get("kind") == "unknown_order_live"
+                    and self.venue.answered_order_id(params or {}) in self.released):
+                return None  # the exchange answers right again: the target's trade is gone
+            if fault is not None and fault.get("kind") == "fill_other_stops":
+                self.race_hits.append({"at": round(self.replay.elapsed(), 1), "symbol": (params or {}).get("symbol")})
             if fault is not None and fault.get("kind") == "unknown_order_live":
-                order_id = str((params or {}).get("orderId"))
+                order_id = self.venue.answered_order_id(params or {})
                 self.unknown_answers[order_id] = self.unknown_answers.get(order_id, 0) + 1
             return fault
 
@@ -358,7 +434,7 @@ class SoakRun:
         config = json.loads(json.dumps(self.config))
         if api_port is not None:
             config["api_server"]["listen_port"] = api_port
-        bot = BotProcess(self.workdir, config, "E2ETrailing", self.strategies, self.environment)
+        bot = BotProcess(self.workdir, config, self.plan.strategy, self.strategies, self.environment)
         self.bots.append(bot)
         return bot.start(timeout=120)
 
@@ -387,7 +463,7 @@ class SoakRun:
     # ----- observation -----------------------------------------------------------------------
 
     def live_stops(self, pair: str | None = None) -> list[dict]:
-        return [o for o in self.sandbox.book.open_orders(symbol(pair) if pair else None) if o["type"] in STOP_TYPES]
+        return self.venue.live_stops(pair)
 
     def sample(self) -> list[dict]:
         """Open trades (REST ``status``) and their stored state, recorded in the state log."""
@@ -426,17 +502,22 @@ class SoakRun:
                 self.done_faults.add(("latency", number))
                 self.sandbox.faults.latency_ms = latency
                 self.note(f"latency {latency} ms on every request")
-        for number, (at, endpoint, fault) in enumerate(RATE_LIMIT_BURSTS):
+        for number, (at, aim, fault) in enumerate(RATE_LIMIT_BURSTS):
             if elapsed >= at and ("burst", number) not in self.done_faults:
                 self.done_faults.add(("burst", number))
+                endpoint, when = getattr(self.venue, aim) if aim != "*" else ("*", None)
+                fault = {**fault, "when": when} if when else fault
                 self.sandbox.faults.add(endpoint, fault)
                 self.note(f"{fault['times']} x HTTP 429 on {endpoint}")
 
     def _target_unknown_order(self, elapsed: float, trades: list[dict]) -> None:
+        if self.venue.unknown_order_fault(0, "") is None:
+            return  # no cancel of a live stop on this venue
         for start, end, most in UNKNOWN_ORDER_WINDOWS:
             if not start <= elapsed < end or sum(start <= t["at"] < end for t in self.targets) >= most:
                 continue
             targeted = {t["pair"] for t in self.targets if t["at"] >= start} | {t["trade_id"] for t in self.targets}
+            targeted |= {t["trade_id"] for t in self.race_targets}
             for trade in trades:
                 state = self._stored(trade["trade_id"]) or {}
                 stops = self.live_stops(trade["pair"])
@@ -447,13 +528,47 @@ class SoakRun:
                         or (state.get("stop") or 0) < float(stops[0]["stopPrice"]) * 1.001):
                     continue
                 order_id = stops[0]["orderId"]
-                self.sandbox.faults.add("DELETE /api/v3/order", {
-                    "kind": "unknown_order_live", "times": 500,
-                    "when": {"symbol": symbol(trade["pair"]), "orderId": str(order_id)}})
+                self.sandbox.faults.add(*self.venue.unknown_order_fault(order_id, symbol(trade["pair"])))
                 self.targets.append({"at": elapsed, "pair": trade["pair"], "trade_id": trade["trade_id"],
                                      "order_id": order_id, "stop": float(stops[0]["stopPrice"])})
                 self.note(f"-2011 on every cancel of {trade['pair']} stop order {order_id} "
                           f"(trade {trade['trade_id']}, stop {stops[0]['stopPrice']})")
+                return
+
+    def _release_closed_targets(self, trades: list[dict]) -> None:
+        """Futures: once a -2011 target's trade is closed, its order's cancels are answered right again.
+        A stop the exchange will not cancel outlives its trade; on futures it is reduce-only and closes
+        the pair's next trade, which is the fault's doing, not the plugin's (it reports the order as
+        an orphan it could not cancel). Spot keeps the fault until the order fills."""
+        if not self.venue.futures:
+            return
+        open_ids = {t["trade_id"] for t in trades}
+        for target in self.targets:
+            order_id = str(target["order_id"])
+            if target["trade_id"] not in open_ids and order_id not in self.released:
+                self.released.add(order_id)
+                self.note(f"trade {target['trade_id']} closed: cancels of stop order {order_id} answered again")
+
+    def _target_race(self, elapsed: float, trades: list[dict]) -> None:
+        if not self.plan.race_fault:
+            return
+        for start, end, most in RACE_WINDOWS:
+            if not start <= elapsed < end or sum(start <= t["at"] < end for t in self.race_targets) >= most:
+                continue
+            taken = {t["pair"] for t in self.targets if t["at"] >= start} | {t["trade_id"] for t in self.targets}
+            taken |= {t["trade_id"] for t in self.race_targets}
+            for trade in trades:
+                state = self._stored(trade["trade_id"]) or {}
+                stops = self.live_stops(trade["pair"])
+                if (trade["pair"] in taken or trade["trade_id"] in taken or state.get("phase") != "ACTIVE"
+                        or not state.get("exchange_moves") or len(stops) != 1):
+                    continue
+                for endpoint, fault in self.venue.race_faults(symbol(trade["pair"]), stops[0]["orderId"]):
+                    self.sandbox.faults.add(endpoint, fault)
+                self.race_targets.append({"at": elapsed, "pair": trade["pair"], "trade_id": trade["trade_id"],
+                                          "order_id": stops[0]["orderId"]})
+                self.note(f"fill-in-the-race on the next replacement of {trade['pair']} stop order "
+                          f"{stops[0]['orderId']} (trade {trade['trade_id']})")
                 return
 
     def _kill_and_restart(self) -> None:
@@ -462,10 +577,14 @@ class SoakRun:
         killed = self.bot
         self.note(f"kill -9 (pid {killed.process.pid})")
         killed.kill()
+        self.killed.add(len(self.bots) - 1)
         died_ms = int(time.time() * 1000)
         from tests.e2e.bot import health_file
 
         health_file(self.workdir).unlink(missing_ok=True)
+        if self.plan.backstop_after_restart is not None:
+            self.config["smart_trailing"]["exchange"]["native_backstop"] = self.plan.backstop_after_restart
+            self.note(f"restarting with native_backstop {'on' if self.plan.backstop_after_restart else 'off'}")
         self._start_bot(api_port=free_port())
         wait_until(self._reconciled, 90, "the restarted bot's first reconciliation")
         self.downtime.append((died_ms, int(time.time() * 1000)))
@@ -507,7 +626,9 @@ class SoakRun:
             except Exception as exc:  # a slow answer under injected latency: sample again
                 self.note(f"sample failed: {exc}")
                 continue
+            self._release_closed_targets(trades)
             self._target_unknown_order(elapsed, trades)
+            self._target_race(elapsed, trades)
             self._enter_flat_pairs(trades)
             self.replay.finished.wait(0.3)  # polling cadence of the driver
         if self.replay.error is not None:
@@ -527,6 +648,58 @@ class SoakRun:
 
     # ----- the findings ----------------------------------------------------------------------
 
+    def _exchange_against_freqtrade(self, open_trades: list[dict], by_entry: dict, found: list[Position],
+                                    live: list[dict]) -> dict:
+        """The checks of ``soak_checks`` on the end state, and the alarms against the webhook's inbox."""
+        from tests.e2e.bot import wait_until
+        held = self.venue.positions()
+        backstops = self.venue.backstops()
+        crossed = []
+        for trade in open_trades:
+            stop, price = (self._stored(trade["trade_id"]) or {}).get("stop"), self.sandbox.price(trade["pair"])
+            if stop is not None and (stop <= price if trade.get("is_short") else stop >= price):
+                crossed.append(f"trade {trade['trade_id']} {trade['pair']}: open at {price:g} with its stop {stop:g} "
+                               "through the price")
+        trade_of_entry = {}
+        for entry_id, trade in by_entry.items():
+            try:  # the whole trade with every order (the list answers carry them too, but /status not all)
+                trade_of_entry[entry_id] = self.bot.client.trade(trade["trade_id"]) or trade
+            except Exception:
+                trade_of_entry[entry_id] = trade
+        alarms = None
+        if self.receiver is not None:
+            def delivered() -> dict | None:
+                logs = [(bot.log_text(), number in self.killed) for number, bot in enumerate(self.bots)]
+                found = alarm_delivery(logs, self.received())
+                return None if found["undelivered"] else found
+
+            try:  # the running bot hands its queued messages over at the end of its iteration
+                alarms = wait_until(delivered, 30, "every alarm raised at the webhook receiver")
+            except AssertionError:
+                logs = [(bot.log_text(), number in self.killed) for number, bot in enumerate(self.bots)]
+                alarms = alarm_delivery(logs, self.received())
+        return {
+            "venue": self.venue.name, "plan": asdict(self.plan),
+            "exchange_positions": held,
+            "backstops_live": backstops,
+            "position_findings": position_findings(held, open_trades),
+            "stop_cover_findings": stop_cover_findings(live, held) if self.venue.futures else [],
+            "backstop_findings": backstop_findings(backstops, held, open_trades, self.plan.backstop_at_end),
+            "fill_findings": fill_findings(found, trade_of_entry),
+            "crossed_open_trades": crossed,
+            "stops_over_covering": [f"{o['symbol']}: stop order {o['orderId']} closes {o['qty']:g}, the position is "
+                                    f"{abs(held[o['symbol']]):g}" for o in live
+                                    if o["symbol"] in held and o["qty"] > abs(held[o["symbol"]]) * (1 + 1e-9)],
+            "wallet": self.venue.wallet(), "wallet_findings": wallet_findings(self.venue.wallet()),
+            "adjusted_positions": {"adds": sum(p.adds for p in found),
+                                   "partial_exits": sum(p.partial_exits for p in found)},
+            "alarms": alarms,
+            "race_targets": self.race_targets, "race_fills": self.race_hits,
+        }
+
+    def received(self) -> list[str]:
+        return self.receiver.received() if self.receiver is not None else []
+
     def report(self, settled: bool, replay_s: float) -> dict:
         end_ms = int(time.time() * 1000)
         client = self.bot.client
@@ -544,7 +717,7 @@ class SoakRun:
                 # /status answers through a schema without ft_is_entry: the entry side says it too
                 if order.get("ft_is_entry") or order.get("ft_order_side") == ("sell" if trade.get("is_short") else "buy"):
                     by_entry[str(order["order_id"])] = trade
-        orders = order_timeline(self.sandbox)
+        orders = self.venue.records()
         found = positions(orders)
         per_trade, exchange_loose = [], []
         for position in found:
@@ -567,8 +740,9 @@ class SoakRun:
                 "other_s": round(sum(g.seconds for g in kinds["other"]), 3),
                 "bot_down_s": round(sum(g.bot_down_ms for g in gaps) / 1000, 3),
                 "unprotected_s": round(unprotected_seconds(gaps, FIRST_STOP_GRACE_S, REPLACEMENT_GRACE_S), 3),
+                "adds": position.adds, "partial_exits": position.partial_exits,
             })
-        live = [o for o in orders if o["type"] in STOP_TYPES and o["status"] not in ENDED]
+        live = self.venue.live_stops()
         open_by_pair = {t["pair"]: t for t in open_trades}
         orphans, current_mismatch, stops_per_open = [], [], {}
         for trade in open_trades:
@@ -624,6 +798,7 @@ class SoakRun:
                 "EXCHANGE_STOP_MOVED", "UNPROTECTED_WINDOW", "WARNING", "CIRCUIT_OPEN", "ORPHAN_CANCELLED",
                 "STOP_ADOPTED", "ACTIVATED", "TRIGGERED")},
             "tracebacks": log_text.count("Traceback"),
+            **self._exchange_against_freqtrade(open_trades, by_entry, found, live),
             "timeline": self.timeline,
         }
 
@@ -633,8 +808,27 @@ def problems(report: dict, unprotected_bound_s: float) -> list[str]:
     found = []
     if report["trades"] < 2 * len(report["pairs"]):
         found.append(f"only {report['trades']} trades: the soak should make several per pair")
-    if report["unknown_order_targets_filled"] < 1:
+    if report.get("venue", SpotVenue.name) != BybitVenue.name and report["unknown_order_targets_filled"] < 1:
         found.append("no stop order answered -2011 on a cancel and later filled: the scenario missed its fault")
+    plan = report.get("plan") or {}
+    for key, what in (("position_findings", "exchange positions against open trades"),
+                      ("stop_cover_findings", "live stops against the positions they guard"),
+                      ("backstop_findings", "native backstops"),
+                      ("fill_findings", "exchange fills against freqtrade's bookings"),
+                      ("crossed_open_trades", "open trades whose stop is through the price (due to exit)"),
+                      ("wallet_findings", "wallet against the fills")):
+        if report.get(key):
+            found.append(f"{what}: {report[key]}")
+    if plan.get("race_fault") and not report.get("race_fills"):
+        found.append(f"no stop filled in the make-before-break race (targets {report.get('race_targets')}): "
+                     "the scenario missed its fault")
+    alarms = report.get("alarms")
+    if alarms is not None and alarms["undelivered"]:
+        found.append(f"alarms raised that never reached the webhook: {alarms['undelivered']}")
+    if plan.get("strategy") == "E2ESoakAdjust" and not (report["adjusted_positions"]["adds"]
+                                                        and report["adjusted_positions"]["partial_exits"]):
+        found.append(f"position adjustments {report['adjusted_positions']}: the scenario should make both a DCA "
+                     "and a partial exit")
     if report["orphans"]:
         found.append(f"stop orders live on the exchange without an open trade: {report['orphans']}")
     if not report["settled"] or report["current_stop_mismatches"]:
@@ -660,19 +854,22 @@ def problems(report: dict, unprotected_bound_s: float) -> list[str]:
     return found
 
 
-def run_soak(workdir: Path, datadir: Path, log=print) -> dict:
-    """The whole soak on a fresh sandbox (HTTPS-proxy mode, as the other e2e bots); the report."""
+def run_soak(workdir: Path, datadir: Path, log=print, plan: SoakPlan = PLANS["spot"]) -> dict:
+    """The whole soak of ``plan`` on a fresh sandbox (HTTPS-proxy mode, as the other e2e bots), with a
+    webhook receiver on 127.0.0.1 for the plugin's alarms; the report, also in ``soak.json``."""
+    from tests.e2e.webhook_receiver import WebhookReceiver
     from ts_plugin.sandbox import SandboxExchange
     from ts_plugin.sandbox.tls_proxy import SandboxProxy
 
-    paths = candle_paths(datadir, BASES, START_CANDLE, CANDLES)
+    paths = candle_paths(datadir, BASES, START_CANDLE, CANDLES, pair_of=VENUES[plan.venue].pair)
     with SandboxExchange({pair: path[0] for pair, path in paths.items()}) as sandbox, \
-            SandboxProxy(sandbox) as proxy:
-        run = SoakRun(sandbox, proxy, workdir, paths, STRATEGIES, log=log)
+            SandboxProxy(sandbox) as proxy, WebhookReceiver() as receiver:
+        run = SoakRun(sandbox, proxy, workdir, paths, STRATEGIES, log=log, plan=plan, receiver=receiver)
         try:
             report = run.run()
         finally:
             run.close()
+        (workdir / "orders.json").write_text(json.dumps(run.venue.records(), indent=0))  # for a post-mortem
     report["problems"] = problems(report, UNPROTECTED_BOUND_S)
     (workdir / "soak.json").write_text(json.dumps(report, indent=1))
     return report

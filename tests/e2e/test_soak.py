@@ -18,6 +18,15 @@ prices of the stop orders the exchange saw created never go down; the stored ``s
 time positions spent without any live stop on the exchange, beyond what placing a first stop or a
 cancel-then-create replacement needs and outside the bot's downtime, stays below
 ``soak.UNPROTECTED_BOUND_S`` for the whole run.
+
+The same soak runs on Binance USD-M futures and on Bybit linear (``soak.PLANS``) with the native
+backstop on and the ``E2ESoakAdjust`` strategy (a DCA while trailing, a partial exit, a DCA on a
+dip, by trade id); on Binance the restart switches the backstop off. Their extra end checks: the
+exchange's positions equal the open trades' amounts (no naked position), each live stop and backstop
+closes exactly the position, no backstop without an open trade or left live with the feature off,
+what the exchange filled per position equals what freqtrade booked for its trade, the wallet equals
+the fills' realised profit, and every alarm the plugin raised reached the webhook receiver on
+127.0.0.1 (every venue, spot too).
 """
 
 from __future__ import annotations
@@ -32,15 +41,28 @@ from tests.e2e import soak
 pytestmark = pytest.mark.slow
 
 
-def test_soak_live_spot_real_candles_faults_and_a_kill(tmp_path):
+def run_and_check(tmp_path, plan: soak.SoakPlan) -> None:
     reason = soak.data_missing(SHARED_DATA)
     if reason:
         pytest.skip(reason)
-    report = soak.run_soak(tmp_path, SHARED_DATA)
+    report = soak.run_soak(tmp_path, SHARED_DATA, plan=plan)
     print(f"\nsoak report: {tmp_path / 'soak.json'}")
     print(json.dumps({k: v for k, v in report.items() if k not in ("per_trade", "timeline")}, indent=1))
-    print("trade pair open_s exit first_stop_s replacements(max_s) bot_down_s unprotected_s")
+    print("trade pair open_s exit first_stop_s replacements(max_s) bot_down_s unprotected_s adds partial_exits")
     for t in report["per_trade"]:
         print(f"{t['trade_id']} {t['pair']} {t['open_s']} {t['exit_reason']} {t['first_stop_s']} "
-              f"{t['replacements']}({t['replacement_max_s']}) {t['bot_down_s']} {t['unprotected_s']}")
+              f"{t['replacements']}({t['replacement_max_s']}) {t['bot_down_s']} {t['unprotected_s']} "
+              f"{t.get('adds', 0)} {t.get('partial_exits', 0)}")
     assert not report["problems"], "soak found:\n- " + "\n- ".join(report["problems"])
+
+
+def test_soak_live_spot_real_candles_faults_and_a_kill(tmp_path):
+    run_and_check(tmp_path, soak.PLANS["spot"])
+
+
+def test_soak_binance_futures_backstop_position_adjustments_and_backstop_off_at_restart(tmp_path):
+    run_and_check(tmp_path, soak.PLANS["binance_futures"])
+
+
+def test_soak_bybit_linear_backstop_and_position_adjustments(tmp_path):
+    run_and_check(tmp_path, soak.PLANS["bybit"])
