@@ -175,7 +175,7 @@ def test_the_wrong_base_order_is_refused_when_the_class_is_defined():
         def custom_stoploss(self, *args, **kwargs):
             return None
 
-    with pytest.raises(WiringError, match=r"class Wrong\(SmartTrailingMixin, Base\)"):
+    with pytest.raises(WiringError, match=r"Base defines custom_stoploss.*class Wrong\(SmartTrailingMixin, Base, IStrategy\)"):
         class Wrong(Base, SmartTrailingMixin):  # noqa: F811
             pass
 

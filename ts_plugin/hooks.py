@@ -8,8 +8,14 @@ plugin's part once (the outermost call), then the strategy's own code; a ``super
 code reaches the mixin, which sees it is already inside and does not run the plugin's part again.
 
 ``custom_stoploss``: the strategy's value and the plugin's are combined, the tighter one wins.
-A base listed before the mixin (``class S(MyBase, SmartTrailingMixin)``) cannot be repaired here (its
-methods would shadow the mixin's): it is refused when the class is defined.
+The wrapped overrides are named in one INFO line at start-up (``describe_wrapped``), so a forgotten
+``super()`` is not combined silently.
+
+A base listed before the mixin (``class S(MyBase, SmartTrailingMixin)``) that defines one of the
+mixin's methods cannot be repaired here (it would shadow the mixin's): it is refused when the class is
+defined, naming the base and the methods, as freqtrade's one-line start-up error
+(``OperationalException``: ``freqtrade trade``, ``backtesting`` and ``hyperopt`` print the message and
+exit with code 2). A base ahead that defines none of them (a shared ``populate_*`` helper) is fine.
 """
 
 from __future__ import annotations
@@ -19,28 +25,74 @@ import logging
 import math
 from typing import Any, Callable
 
+from freqtrade.exceptions import OperationalException
+
 logger = logging.getLogger("ts_plugin")
 
 HOOKED = ("bot_loop_start", "order_filled", "custom_stoploss", "custom_exit")
 
 
-class WiringError(TypeError):
-    """A strategy class the plugin cannot work in; the message says how to fix it."""
+class WiringError(OperationalException):
+    """A strategy class the plugin cannot work in; the message (one line) says how to fix it.
+    An ``OperationalException``: freqtrade prints it as one line and exits with code 2."""
+
+
+def _is_method(value: Any) -> bool:
+    return inspect.isfunction(value) or isinstance(value, (staticmethod, classmethod, property))
+
+
+def mixin_methods(mixin: type) -> frozenset[str]:
+    """The methods the mixin defines itself: what a base ahead of it must not define. Its class
+    attributes (``smart_trailing``, ``use_custom_stoploss``, the hyperopt parameters) are settings
+    a strategy is meant to set, and Python's own ``__dunder__`` names belong to every class."""
+    return frozenset(name for name, value in vars(mixin).items()
+                     if _is_method(value) and not (name.startswith("__") and name.endswith("__")))
+
+
+def shadowing_bases(cls: type, mixin: type) -> dict[type, list[str]]:
+    """The classes ahead of the mixin in ``cls``'s MRO (not the strategy's own subclasses of it, whose
+    overrides are wrapped) that define one of the mixin's methods, with those names."""
+    mro = cls.__mro__
+    ours = mixin_methods(mixin)
+    found: dict[type, list[str]] = {}
+    for base in mro[1:mro.index(mixin)]:
+        if issubclass(base, mixin):
+            continue
+        names = sorted(ours & set(vars(base)))
+        if names:
+            found[base] = names
+    return found
 
 
 def check_base_order(cls: type, mixin: type) -> None:
-    """Refuse a class whose MRO puts another strategy base before the mixin: that base's callbacks
-    would shadow the plugin's and are not wrapped (IStrategy itself is a base of the mixin, so
-    ``class S(IStrategy, SmartTrailingMixin)`` already fails in Python's MRO check)."""
-    mro = cls.__mro__
-    ahead = [base for base in mro[1:mro.index(mixin)] if not issubclass(base, mixin)]
-    if ahead:
-        names = ", ".join(base.__name__ for base in ahead)
-        raise WiringError(
-            f"{cls.__name__}: {mixin.__name__} must come first in the class bases ({names} "
-            f"comes before it), otherwise their methods shadow the plugin and the trailing stop "
-            f"may not run. Write: class {cls.__name__}({mixin.__name__}, {ahead[0].__name__})"
-        )
+    """Refuse a class in which a base ahead of the mixin would shadow one of the mixin's methods: that
+    method of the base is not wrapped and the plugin's would never run (IStrategy itself is a base
+    of the mixin, so ``class S(IStrategy, SmartTrailingMixin)`` already fails in Python's MRO check).
+    A base ahead that defines none of them is accepted."""
+    shadowing = shadowing_bases(cls, mixin)
+    if not shadowing:
+        return
+    which = "; ".join(f"{base.__name__} defines {', '.join(names)}" for base, names in shadowing.items())
+    # The mixin first and IStrategy (its own base) last, so that a helper's populate_* still comes
+    # before IStrategy's in the MRO.
+    order = ", ".join(base.__name__ for base in (
+        mixin, *(b for b in cls.__bases__ if b is not mixin and b not in mixin.__bases__), *mixin.__bases__))
+    raise WiringError(
+        f"{cls.__name__}: a base listed before {mixin.__name__} would shadow the plugin's own methods "
+        f"({which}), so the trailing stop would not run as documented. Move those methods into "
+        f"{cls.__name__} itself (its own overrides are wrapped), or write: class {cls.__name__}({order})"
+    )
+
+
+def describe_wrapped(cls: type) -> str | None:
+    """One line naming each of the strategy's own callbacks the plugin wrapped (None when none)."""
+    wrapped = [f"{klass.__name__}.{name}" for klass in reversed(cls.__mro__) for name in HOOKED
+               if getattr(vars(klass).get(name), "_ts_wrapper", False)]
+    if not wrapped:
+        return None
+    return ("smart_trailing: wrapped the strategy's own " + ", ".join(wrapped) + ": the plugin's part runs "
+            "first, once, with or without super(); a custom_stoploss value is combined with the plugin's "
+            "(the tighter one wins)")
 
 
 def wrap_overrides(cls: type) -> list[str]:

@@ -167,6 +167,8 @@ class SmartTrailingMixin(IStrategy):
                 "the smart trailing stop is not set up."
             )
         self._ts_check_strategy()
+        if (wrapped := hooks.describe_wrapped(type(self))) is not None:
+            logger.info(wrapped)  # a forgotten super() in an override is said, not combined silently
         self._ts_open_exit_path()
         dp = getattr(self, "dp", None)
         if self._ts_store.persist and self._ts_base_config.notify and dp is not None:
