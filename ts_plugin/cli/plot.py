@@ -17,6 +17,7 @@ from pathlib import Path
 from ts_plugin.cli.backtest import _existing_dir
 
 DEFAULT_OUT = Path("user_data") / "plot"
+PLOT_EXTRA = "pip install 'ts_plugin[plot]'"  # freqtrade's own plot extra: plotly
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -61,6 +62,9 @@ def run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error("--db-url needs --datadir DIR (the candles to draw the trades on)")
     if options.db_url and (options.strategy or options.strategy_path):
         parser.error("--strategy and --strategy-path apply to --backtest-results only")
+    if (missing := _plotly_missing()) is not None:
+        print(f"ts-plugin plot: {missing}", file=sys.stderr)
+        return 2
     try:
         pages, skipped = _pages(options)
     except SourceError as exc:
@@ -79,6 +83,15 @@ def run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         replayed = sum(1 for trade in page.trades if trade.stops)
         print(f"{page.pair}: {len(page.trades)} trades, {replayed} with a stop path -> {path}")
     return 0
+
+
+def _plotly_missing() -> str | None:
+    """Why the pages cannot be drawn (plotly is an optional extra), checked before any work; else None."""
+    try:
+        import plotly.graph_objects  # noqa: F401
+    except ImportError as exc:
+        return f"plotly is not installed ({exc}); install the plot extra: {PLOT_EXTRA}"
+    return None
 
 
 def _pages(options: argparse.Namespace) -> tuple[list, list[str]]:
