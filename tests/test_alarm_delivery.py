@@ -137,6 +137,10 @@ def test_start_up_warns_naming_the_channel_and_the_key(caplog):
     settings_line = next(r.getMessage() for r in caplog.records
                          if r.getMessage().startswith("smart_trailing settings in force"))
     assert "alarms=webhook; not delivered to telegram [freqtrade channels]" in settings_line
+    from ts_plugin.diagnose.logs import parse_settings
+    from ts_plugin.diagnose.rules import rules_from_settings
+
+    assert rules_from_settings(parse_settings(settings_line)).from_bot  # diagnose still reads the line
     from ts_plugin.health import snapshot
 
     assert snapshot(strategy, 0.0)["alarms"] == {

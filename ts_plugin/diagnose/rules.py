@@ -63,10 +63,16 @@ def _value(text: str) -> Any:
     return int(number) if number.is_integer() and "." not in text and "e" not in text else number
 
 
+# Keys of the settings line that report on the set-up rather than set anything (alarm_delivery.py).
+REPORT_ONLY_KEYS = frozenset({"alarms"})
+
+
 def settings_mapping(settings: dict[str, str]) -> dict[str, Any]:
     """The settings line's ``key=value`` pairs back into a ``smart_trailing`` mapping."""
     mapping: dict[str, Any] = {}
     for key, text in settings.items():
+        if key in REPORT_ONLY_KEYS:
+            continue
         block, _, sub_key = key.partition(".")
         if not sub_key:
             if key == "steps":
