@@ -37,19 +37,20 @@ def start_bot(proxy, tmp_path):
 
     ``pairs`` replaces the whitelist; ``config_options`` go to ``bot_config`` (e.g. trading_mode);
     ``strategy`` names the strategy class in ``tests/e2e/strategies`` (``E2ETrailing`` by default);
-    ``extra_config`` adds top-level sections (e.g. ``webhook``)."""
+    ``extra_config`` adds top-level sections (e.g. ``webhook``); ``db_url`` replaces the bot's own
+    ``tradesv3.sqlite`` in its folder."""
     bots: list[BotProcess] = []
     exchange_settings, environment = proxy.freqtrade_settings()
 
     def start(dry_run: bool = True, smart_trailing: dict | None = None, workdir: Path | None = None,
               api_port: int | None = None, pairs: list[str] | None = None, strategy: str = "E2ETrailing",
-              extra_config: dict | None = None, **config_options) -> BotProcess:
+              extra_config: dict | None = None, db_url: str | None = None, **config_options) -> BotProcess:
         folder = workdir or tmp_path / f"bot{len(bots)}"
         folder.mkdir(exist_ok=True)
         config = bot_config(exchange_settings, api_port or free_port(), pairs or [PAIR, "ETH/USDT"],
                             dry_run=dry_run, smart_trailing=smart_trailing, **config_options)
         config.update(extra_config or {})
-        bot = BotProcess(folder, config, strategy, STRATEGIES, environment)
+        bot = BotProcess(folder, config, strategy, STRATEGIES, environment, db_url=db_url)
         bots.append(bot)
         return bot.start()
 
