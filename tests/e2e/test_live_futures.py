@@ -34,7 +34,7 @@ def stop_near(sandbox, price, rel=0.002):
 
 
 def positions(sandbox):
-    return sandbox.futures.account.position_risk(SYMBOL)
+    return sandbox.futures.account.position_risk(SYMBOL, v2=True)  # the v2 row shows marginType
 
 
 def request_indexes(sandbox, method, path):

@@ -81,7 +81,7 @@ class FuturesBook(OrderRecords):
                 _check_band(market, float(params["price"]), self.prices.price(market.symbol), (-4024, -4016))
             order = self._new_order(params, kind)
             self._match(order)
-            return self.public(order)
+            return self.answer(order)
 
     def _reduces(self, params: dict) -> bool:
         """Whether an order on this side would shrink the symbol's current position."""
@@ -129,6 +129,36 @@ class FuturesBook(OrderRecords):
             if order is None or order["symbol"] != symbol or order["status"] != "NEW":
                 raise ApiError(400, -2011, "Unknown order sent.")
             order.update(status="CANCELED", updateTime=self.now_ms())
+            return self.answer(order)
+
+    def modify(self, symbol: str, order_id: int, params: dict) -> dict:
+        """``PUT /fapi/v1/order``: a live LIMIT order's price and quantity changed in place (same id),
+        as ccxt's ``edit_order`` sends it; the order is matched again at its new price."""
+        with self.lock:
+            order = self.orders.get(order_id)
+            if order is None or order["symbol"] != symbol:
+                raise ApiError(400, -2013, "Order does not exist.")
+            if order["status"] != "NEW":
+                raise ApiError(400, -2011, "Unknown order sent.")
+            if order["type"] != "LIMIT":
+                raise ApiError(400, -1116, "Invalid orderType.")
+            price, quantity = float(params.get("price") or 0), float(params.get("quantity") or 0)
+            if price <= 0 or quantity <= 0 or params.get("side", "").upper() != order["side"]:
+                raise ApiError(400, -1102, "Mandatory parameter 'price', 'quantity' or 'side' was not sent "
+                                           "or invalid.")
+            market = self.account.market(symbol)
+            _check_band(market, price, self.prices.price(symbol), (-4024, -4016))
+            order.update(price=f"{price:.8f}", origQty=self.account.qty(symbol, quantity), updateTime=self.now_ms())
+            self._match(order)
+            return self.answer(order)
+
+    def get_open(self, symbol: str, order_id: int) -> dict:
+        """``GET /fapi/v1/openOrder`` (ccxt's ``fetch_open_order``): the order while it is live, else
+        Binance's -2013."""
+        with self.lock:
+            order = self.orders.get(order_id)
+            if order is None or order["symbol"] != symbol or order["status"] != "NEW":
+                raise ApiError(400, -2013, "Order does not exist.")
             return self.public(order)
 
     def user_trades(self, symbol: str, start_ms: int | None = None) -> list[dict]:
@@ -138,7 +168,15 @@ class FuturesBook(OrderRecords):
 
     @staticmethod
     def public(order: dict) -> dict:
-        return dict(order)
+        """An order as the queries (``GET /fapi/v1/order``, open and all orders) show it: with ``time``,
+        without ``cumQty``."""
+        return {k: v for k, v in order.items() if k != "cumQty"}
+
+    @staticmethod
+    def answer(order: dict) -> dict:
+        """An order as the answer to its create, modify or cancel shows it: ``cumQty`` but no ``time``
+        (ccxt then reads the order's timestamp from ``updateTime``)."""
+        return {k: v for k, v in order.items() if k != "time"}
 
     # ----- algo (conditional) orders (/fapi/v1/algoOrder) -------------------------------------
 
@@ -254,6 +292,22 @@ class FuturesBook(OrderRecords):
             return [dict(a) for a in self.algo_orders.values()
                     if a["algoStatus"] == "NEW" and (symbol is None or a["symbol"] == symbol)]
 
+    def all_algo_orders(self, symbol: str) -> list[dict]:
+        """``GET /fapi/v1/allAlgoOrders``: the symbol's conditional orders in every status (ccxt's
+        ``fetch_orders`` / ``fetch_closed_orders`` with ``trigger``)."""
+        with self.lock:
+            return [dict(a) for a in self.algo_orders.values() if a["symbol"] == symbol]
+
+    def cancel_open_algos(self, symbol: str) -> dict:
+        """``DELETE /fapi/v1/algoOpenOrders``: every live conditional order of the symbol cancelled
+        (ccxt's ``cancel_all_orders`` with ``trigger``)."""
+        with self.lock:
+            now = self.now_ms()
+            for algo in self.algo_orders.values():
+                if algo["symbol"] == symbol and algo["algoStatus"] == "NEW":
+                    algo.update(algoStatus="CANCELED", updateTime=now)
+            return {"code": 200, "msg": "The operation of cancel all open order is done."}
+
     def resurrect(self, algo_id: int) -> dict:
         """Make a cancelled conditional order live again: the exchange still holds an order it
         reported gone (freqtrade issue #12681). Used to plant orphans in tests."""
@@ -344,7 +398,7 @@ class FuturesBook(OrderRecords):
         market = self.markets[symbol]
         self.trades.append({
             "symbol": symbol, "id": next(self._trade_ids), "orderId": order["orderId"],
-            "side": order["side"], "positionSide": "BOTH", "price": f"{price:.8f}",
+            "side": order["side"], "positionSide": "BOTH", "price": f"{price:.8f}", "marginAsset": market.quote,
             "qty": filled, "quoteQty": f"{quantity * price:.8f}",
             "realizedPnl": f"{realized:.8f}", "commission": "0.00000000", "commissionAsset": market.quote,
             "buyer": order["side"] == "BUY", "maker": False, "time": now,

@@ -77,6 +77,16 @@ class FuturesAccount:
     def available(self, asset: str) -> float:
         return self.wallet.get(asset, 0.0) - self._used_margin(asset)
 
+    def account_info_v2(self) -> dict:
+        """``GET /fapi/v2/account``: v3's figures plus the fields only the older version carries (fee
+        tier, trade permissions, multi-assets mode, ``marginAvailable`` per asset)."""
+        with self.lock:
+            info = self.account_info()
+            for asset in info["assets"]:
+                asset["marginAvailable"] = True
+            return {"feeTier": 0, "canTrade": True, "canDeposit": True, "canWithdraw": True, "tradeGroupId": -1,
+                    "updateTime": 0, "multiAssetsMargin": False, **info}
+
     def account_info(self) -> dict:
         """``GET /fapi/v3/account``: wallet, margin and unrealised profit per asset and in total."""
         with self.lock:
@@ -121,11 +131,17 @@ class FuturesAccount:
     def _isolated(self, symbol: str) -> bool:
         return self.margin_type.get(symbol, "CROSSED") == "ISOLATED"
 
-    def position_risk(self, symbol: str | None = None) -> list[dict]:
-        """``GET /fapi/v3/positionRisk``: open positions only, as v3 does."""
+    def position_risk(self, symbol: str | None = None, v2: bool = False) -> list[dict]:
+        """``GET /fapi/v3/positionRisk``: open positions only, as v3 does. A real v3 row carries no
+        ``leverage`` and no ``marginType`` (ccxt reads the position's leverage as None); the older
+        ``/fapi/v2/positionRisk`` row has both (``v2``)."""
         with self.lock:
-            return [self._risk(s, p) for s, p in sorted(self.positions.items())
+            rows = [self._risk(s, p) for s, p in sorted(self.positions.items())
                     if p.amount and (symbol is None or s == symbol)]
+            if not v2:
+                for row in rows:
+                    del row["leverage"], row["marginType"]
+            return rows
 
     def _risk(self, symbol: str, position: Position) -> dict:
         mark = self.prices.price(symbol)

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from ts_plugin.sandbox.errors import ApiError
 from ts_plugin.sandbox.futures import FuturesBook
 from ts_plugin.sandbox.futures_markets import futures_exchange_info, leverage_brackets
+from ts_plugin.sandbox.inputs import numeric_id, order_id
 from ts_plugin.sandbox.markets import Market
 from ts_plugin.sandbox.prices import PriceBook
 from ts_plugin.sandbox.quotes import book_levels
@@ -57,13 +58,15 @@ class FuturesApi:
             ("POST", "/fapi/v1/marginType"): lambda p: account.set_margin_type(p.get("symbol", ""),
                                                                              p.get("marginType", "").upper()),
             ("GET", "/fapi/v3/account"): lambda p: account.account_info(),
-            ("GET", "/fapi/v2/account"): lambda p: account.account_info(),
+            ("GET", "/fapi/v2/account"): lambda p: account.account_info_v2(),
             ("GET", "/fapi/v3/positionRisk"): lambda p: account.position_risk(p.get("symbol") or None),
-            ("GET", "/fapi/v2/positionRisk"): lambda p: account.position_risk(p.get("symbol") or None),
+            ("GET", "/fapi/v2/positionRisk"): lambda p: account.position_risk(p.get("symbol") or None, v2=True),
             ("GET", "/fapi/v1/income"): lambda p: [],
             ("POST", "/fapi/v1/order"): book.place,
-            ("GET", "/fapi/v1/order"): lambda p: book.get(p.get("symbol", ""), int(p.get("orderId", 0))),
-            ("DELETE", "/fapi/v1/order"): lambda p: book.cancel(p.get("symbol", ""), int(p.get("orderId", 0))),
+            ("GET", "/fapi/v1/order"): lambda p: book.get(p.get("symbol", ""), order_id(p)),
+            ("GET", "/fapi/v1/openOrder"): lambda p: book.get_open(p.get("symbol", ""), order_id(p)),
+            ("DELETE", "/fapi/v1/order"): lambda p: book.cancel(p.get("symbol", ""), order_id(p)),
+            ("PUT", "/fapi/v1/order"): lambda p: book.modify(p.get("symbol", ""), order_id(p), p),
             ("GET", "/fapi/v1/openOrders"): lambda p: book.open_orders(p.get("symbol") or None),
             ("GET", "/fapi/v1/allOrders"): lambda p: book.all_orders(p.get("symbol", "")),
             ("GET", "/fapi/v1/userTrades"): lambda p: book.user_trades(
@@ -72,6 +75,9 @@ class FuturesApi:
             ("GET", "/fapi/v1/algoOrder"): lambda p: book.get_algo(self._algo_id(p)),
             ("DELETE", "/fapi/v1/algoOrder"): lambda p: book.cancel_algo(self._algo_id(p)),
             ("GET", "/fapi/v1/openAlgoOrders"): lambda p: book.open_algo_orders(p.get("symbol") or None),
+            ("GET", "/fapi/v1/allAlgoOrders"): lambda p: book.all_algo_orders(self._symbol(p.get("symbol", ""))),
+            ("DELETE", "/fapi/v1/algoOpenOrders"): lambda p: book.cancel_open_algos(
+                self._symbol(p.get("symbol", ""))),
         }
 
     def serves(self, route: tuple[str, str]) -> bool:
@@ -88,7 +94,7 @@ class FuturesApi:
 
     def _algo_id(self, params: dict) -> int:
         if params.get("algoId"):
-            return int(params["algoId"])
+            return numeric_id(params, "algoId")
         wanted = params.get("clientAlgoId")
         for algo_id, algo in list(self.book.algo_orders.items()):
             if wanted and algo["clientAlgoId"] == wanted:

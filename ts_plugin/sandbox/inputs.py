@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ts_plugin.sandbox.errors import ApiError
+
 PAIR_FORM = "BASE/QUOTE (spot) or BASE/QUOTE:SETTLE (perpetual), e.g. BTC/USDT"
 
 
@@ -64,3 +66,19 @@ def valid_port(value: str) -> int:
     if not 0 <= port <= 65_535:
         raise ValueError(f"port {value!r}: expected 0 (any free port) .. 65535")
     return port
+
+
+ID_FORM = "^[0-9]{1,20}$"
+
+
+def numeric_id(params: dict, name: str) -> int:
+    """An order id parameter as Binance checks it: digits only, else its -1100 parameter error (HTTP
+    400, ccxt's BadRequest), never a server error. Missing: 0, which no order has."""
+    value = str(params.get(name) or "0")
+    if not (value.isascii() and value.isdigit() and len(value) <= 20):
+        raise ApiError(400, -1100, f"Illegal characters found in parameter '{name}'; legal range is '{ID_FORM}'.")
+    return int(value)
+
+
+def order_id(params: dict) -> int:
+    return numeric_id(params, "orderId")

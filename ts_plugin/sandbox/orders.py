@@ -51,9 +51,12 @@ class SpotBook(OrderRecords):
         with self.lock:
             assets = sorted(set(self.free) | set(self.locked))
             return {
-                "makerCommission": 10, "takerCommission": 10, "canTrade": True, "canWithdraw": True,
-                "canDeposit": True, "accountType": "SPOT", "updateTime": self.now_ms(),
-                "permissions": ["SPOT"],
+                "makerCommission": 10, "takerCommission": 10, "buyerCommission": 0, "sellerCommission": 0,
+                "commissionRates": {"maker": "0.00100000", "taker": "0.00100000", "buyer": "0.00000000",
+                                    "seller": "0.00000000"},
+                "canTrade": True, "canWithdraw": True, "canDeposit": True, "brokered": False,
+                "requireSelfTradePrevention": False, "preventSor": False, "accountType": "SPOT",
+                "updateTime": self.now_ms(), "permissions": ["SPOT"], "uid": 1,
                 "balances": [{"asset": a, "free": f"{self.free.get(a, 0.0):.8f}",
                               "locked": f"{self.locked.get(a, 0.0):.8f}"} for a in assets],
             }
@@ -99,7 +102,7 @@ class SpotBook(OrderRecords):
             }
             self.orders[order_id] = order
             self._match_order(order, current)
-            return self.public(order, full=True)
+            return self.created(order)
 
     def average_price(self, symbol: str) -> float:
         """What Binance's /api/v3/avgPrice would say: the mean of the last minutes' closes."""
@@ -123,6 +126,24 @@ class SpotBook(OrderRecords):
             order["updateTime"] = self.now_ms()
             return self.public(order)
 
+    def cancel_replace(self, symbol: str, order_id: int, params: dict) -> dict:
+        """``POST /api/v3/order/cancelReplace`` as ccxt's ``edit_order`` sends it (``STOP_ON_FAILURE``):
+        cancel ``order_id``, then place the new order. A failed cancel places nothing (-2022); a refused
+        new order leaves the old one cancelled (-2021), as Binance answers."""
+        with self.lock:
+            try:
+                cancelled = self.cancel(symbol, order_id)
+            except ApiError:
+                raise ApiError(400, -2022, "Order cancel-replace failed.") from None
+            try:
+                placed = self.place(params)
+            except ApiError:
+                raise ApiError(400, -2021, "Order cancel-replace partially failed.") from None
+            return {"cancelResult": "SUCCESS", "newOrderResult": "SUCCESS",
+                    "cancelResponse": {**cancelled, "origClientOrderId": cancelled["clientOrderId"],
+                                       "transactTime": cancelled["updateTime"]},
+                    "newOrderResponse": placed}
+
     def resurrect(self, order_id: int) -> dict:
         """Make a cancelled order live again, without locking funds: the exchange still holds an
         order it reported gone (Binance's -2011 case). Used to plant orphans in tests."""
@@ -136,13 +157,19 @@ class SpotBook(OrderRecords):
         with self.lock:
             return [dict(t) for t in self.trades if t["symbol"] == symbol]
 
-    def public(self, order: dict, full: bool = False) -> dict:
-        shown = {k: v for k, v in order.items() if not k.startswith("_")}
-        if order["type"] not in STOP_TYPES:
-            shown.pop("stopPrice")
-        if full:
-            shown["transactTime"] = order["updateTime"]
-            shown["fills"] = [dict(f) for f in order["_fills"]]
+    def public(self, order: dict) -> dict:
+        """An order as Binance's queries show it: every field, ``stopPrice`` 0 on a non-stop order."""
+        return {k: v for k, v in order.items() if not k.startswith("_")}
+
+    def created(self, order: dict) -> dict:
+        """The answer to the order's create (``newOrderRespType=FULL``), as Binance gives it: no ``time``,
+        ``updateTime``, ``isWorking`` nor (without an iceberg) ``icebergQty``, but ``transactTime`` and
+        ``fills``; an untriggered stop says ``workingTime`` -1, so ccxt reads its timestamp as -1."""
+        hidden = {"time", "updateTime", "isWorking", "icebergQty"} | (set() if order["type"] in STOP_TYPES
+                                                                      else {"stopPrice"})
+        shown = {k: v for k, v in self.public(order).items() if k not in hidden}
+        shown["transactTime"] = order["updateTime"]
+        shown["fills"] = [dict(f) for f in order["_fills"]]
         return shown
 
     # ----- matching ---------------------------------------------------------------------------

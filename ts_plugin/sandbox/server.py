@@ -23,7 +23,7 @@ from urllib.request import urlopen
 
 from ts_plugin.sandbox.bybit import BybitVenue
 from ts_plugin.sandbox.faults import FILL_OTHER_STOPS, FaultPlan
-from ts_plugin.sandbox.inputs import valid_latency, valid_pair, valid_price
+from ts_plugin.sandbox.inputs import numeric_id, order_id, valid_latency, valid_pair, valid_price
 from ts_plugin.sandbox.futures import FuturesBook
 from ts_plugin.sandbox.futures_api import FuturesApi
 from ts_plugin.sandbox.futures_markets import is_futures_pair
@@ -43,8 +43,19 @@ EMPTY_LISTS = frozenset({"/sapi/v1/capital/config/getall", "/sapi/v1/margin/allP
 # Routes that need the X-MBX-APIKEY header; anything else not public is an unknown endpoint.
 PRIVATE_ROUTES = frozenset({("GET", path) for path in EMPTY_LISTS} | {
     ("GET", "/api/v3/account"), ("POST", "/api/v3/order"), ("DELETE", "/api/v3/order"),
+    ("POST", "/api/v3/order/cancelReplace"),
     ("GET", "/api/v3/order"), ("GET", "/api/v3/openOrders"), ("GET", "/api/v3/allOrders"),
     ("GET", "/api/v3/myTrades")})
+
+# What each spot ticker path answers (Binance's three shapes of the same figures).
+TICKER_FIELDS = {
+    "/api/v3/ticker/24hr": frozenset({
+        "symbol", "priceChange", "priceChangePercent", "weightedAvgPrice", "prevClosePrice", "lastPrice",
+        "lastQty", "bidPrice", "bidQty", "askPrice", "askQty", "openPrice", "highPrice", "lowPrice", "volume",
+        "quoteVolume", "openTime", "closeTime", "firstId", "lastId", "count"}),
+    "/api/v3/ticker/price": frozenset({"symbol", "price"}),
+    "/api/v3/ticker/bookTicker": frozenset({"symbol", "bidPrice", "bidQty", "askPrice", "askQty"}),
+}
 
 
 def now_ms() -> int:
@@ -229,9 +240,10 @@ class SandboxExchange:
             return empty_futures_info(now_ms())
         if method == "GET" and path == "/api/v3/klines":
             return self._candles(self.markets, params)
-        if method == "GET" and path in ("/api/v3/ticker/24hr", "/api/v3/ticker/price",
-                                        "/api/v3/ticker/bookTicker"):
-            tickers = [self._ticker(s) for s in ([symbol] if symbol else self.markets)]
+        if method == "GET" and path in TICKER_FIELDS:
+            fields = TICKER_FIELDS[path]
+            tickers = [{k: v for k, v in self._ticker(s).items() if k in fields}
+                       for s in ([symbol] if symbol else self.markets)]
             return tickers[0] if symbol else tickers
         if route == ("GET", "/api/v3/depth"):
             return self._depth(symbol, int(params.get("limit", 100)))
@@ -246,9 +258,11 @@ class SandboxExchange:
         if route == ("POST", "/api/v3/order"):
             return self.book.place(params)
         if route == ("DELETE", "/api/v3/order"):
-            return self.book.cancel(symbol, int(params.get("orderId", 0)))
+            return self.book.cancel(symbol, order_id(params))
         if route == ("GET", "/api/v3/order"):
-            return self.book.get(symbol, int(params.get("orderId", 0)))
+            return self.book.get(symbol, order_id(params))
+        if route == ("POST", "/api/v3/order/cancelReplace"):
+            return self.book.cancel_replace(symbol, numeric_id(params, "cancelOrderId"), params)
         if route == ("GET", "/api/v3/openOrders"):
             return self.book.open_orders(symbol or None)
         if route == ("GET", "/api/v3/allOrders"):

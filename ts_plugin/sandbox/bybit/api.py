@@ -82,6 +82,7 @@ class BybitVenue:
             ("POST", "/v5/order/create"): self._linear(self.book.create),
             ("POST", "/v5/order/amend"): self._linear(self.book.amend),
             ("POST", "/v5/order/cancel"): self._linear(self.book.cancel),
+            ("POST", "/v5/order/cancel-all"): self._linear(self.book.cancel_all),
             ("GET", "/v5/order/realtime"): self._listed(self.book.realtime),
             ("GET", "/v5/order/history"): self._listed(self.book.history),
             ("GET", "/v5/execution/list"): self._listed(self.book.executions_of),

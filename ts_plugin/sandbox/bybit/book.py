@@ -46,6 +46,17 @@ def _number(params: dict, name: str) -> float:
         raise invalid(f"params error: {name} invalid") from None
 
 
+def realtime_row(order: dict) -> dict:
+    """An order as ``/v5/order/realtime`` lists it (``marketUnit`` "" on a contract order)."""
+    return {**order, "marketUnit": ""}
+
+
+def history_row(order: dict) -> dict:
+    """An order as ``/v5/order/history`` lists it: no ``marketUnit``, but the slippage tolerance and
+    the extra fees a real history row carries (none here)."""
+    return {**order, "slippageToleranceType": "UNKNOWN", "slippageTolerance": "0", "extraFees": ""}
+
+
 class BybitBook:
     def __init__(self, markets: dict[str, Market], account: FuturesAccount, prices: PriceBook,
                  now_ms: Callable[[], int], lock: threading.RLock) -> None:
@@ -177,6 +188,30 @@ class BybitBook:
             order.update(orderStatus=status, cancelType="CancelByUser", updatedTime=str(self.now_ms()))
             return {"orderId": order["orderId"], "orderLinkId": order["orderLinkId"]}
 
+    def cancel_all(self, params: dict) -> dict:
+        """``/v5/order/cancel-all``: the open orders of ``symbol`` (or of every symbol settled in
+        ``settleCoin``) cancelled; ``orderFilter`` StopOrder (or a ``stopOrderType``) takes conditional
+        orders only, Order plain ones only. Bybit's answer: their ids and ``success`` "1"."""
+        with self.lock:
+            symbol, settle = params.get("symbol"), params.get("settleCoin")
+            if not symbol and not settle:
+                raise invalid("params error: symbol or settleCoin is required")
+            if symbol:
+                self.market(symbol)
+            kind = params.get("orderFilter") or ("StopOrder" if params.get("stopOrderType") else None)
+            if kind not in (None, "", "Order", "StopOrder"):
+                raise invalid("params error: orderFilter invalid")
+            chosen = [o for o in self.orders.values() if o["orderStatus"] in OPEN_STATUSES
+                      and (not symbol or o["symbol"] == symbol)
+                      and (not settle or self.markets[o["symbol"]].quote == settle)
+                      and (not kind or (kind == "StopOrder") == bool(o["stopOrderType"]))]
+            now = str(self.now_ms())
+            for order in chosen:
+                status = "Deactivated" if order["orderStatus"] == "Untriggered" else "Cancelled"
+                order.update(orderStatus=status, cancelType="CancelByUser", updatedTime=now)
+            return {"list": [{"orderId": o["orderId"], "orderLinkId": o["orderLinkId"]} for o in chosen],
+                    "success": "1"}
+
     def _live(self, params: dict) -> dict:
         order = self._find(params)
         if order is None or order["orderStatus"] not in OPEN_STATUSES:
@@ -202,8 +237,8 @@ class BybitBook:
             chosen = self._filtered(params)
             if params.get("orderId") or params.get("orderLinkId"):
                 recent = list(self.orders.values())[-HISTORY_SIZE:]
-                return [dict(o) for o in chosen if o in recent]
-            return [dict(o) for o in reversed(chosen) if o["orderStatus"] in OPEN_STATUSES]
+                return [realtime_row(o) for o in chosen if o in recent]
+            return [realtime_row(o) for o in reversed(chosen) if o["orderStatus"] in OPEN_STATUSES]
 
     def history(self, params: dict) -> list[dict]:
         """``/v5/order/history``: orders that are no longer open, newest first."""
@@ -214,7 +249,7 @@ class BybitBook:
             status = params.get("orderStatus")
             if status:
                 rows = [o for o in rows if o["orderStatus"] == status]
-            return [dict(o) for o in rows[: min(int(params.get("limit") or 20), 50)]]
+            return [history_row(o) for o in rows[: min(int(params.get("limit") or 20), 50)]]
 
     def _filtered(self, params: dict) -> list[dict]:
         symbol, settle = params.get("symbol"), params.get("settleCoin")
@@ -322,7 +357,8 @@ class BybitBook:
             "symbol": symbol, "orderId": order["orderId"], "orderLinkId": order["orderLinkId"],
             "side": order["side"], "orderPrice": order["price"], "orderQty": order["qty"], "leavesQty": "0",
             "createType": order["createType"], "orderType": order["orderType"],
-            "stopOrderType": order["stopOrderType"], "execFee": "0", "execId": str(uuid.uuid4()),
+            "stopOrderType": order["stopOrderType"] or "UNKNOWN", "marketUnit": "", "execFee": "0",
+            "execId": str(uuid.uuid4()),
             "execPrice": plain(price), "execQty": quantity, "execType": "Trade", "execValue": value,
             "execTime": str(now), "feeCurrency": self.markets[symbol].quote, "isMaker": False,
             "feeRate": "0", "tradeIv": "", "markIv": "", "markPrice": plain(price), "indexPrice": plain(price),
