@@ -66,6 +66,23 @@ def test_a_method_inherited_by_the_helper_is_found_on_the_class_that_defines_it(
     assert "class Strategy(SmartTrailingMixin, Helper, IStrategy)" in str(refused.value)
 
 
+def test_the_order_to_write_is_one_python_accepts():
+    class Mine(SmartTrailingMixin, IStrategy):
+        pass
+
+    class Helper:
+        def custom_exit(self, *args, **kwargs):
+            return None
+
+    for bases in ((Helper, SmartTrailingMixin), (Helper, SmartTrailingMixin, IStrategy), (Helper, Mine)):
+        with pytest.raises(WiringError) as refused:
+            type("Strategy", bases, {})
+        written = str(refused.value).split("or write: class Strategy(")[1].rstrip(")").split(", ")
+        names = {"SmartTrailingMixin": SmartTrailingMixin, "IStrategy": IStrategy, "Helper": Helper, "Mine": Mine}
+        fixed = type("Strategy", tuple(names[name] for name in written), {})  # no MRO error, not refused
+        assert fixed.__mro__.index(Helper) < fixed.__mro__.index(IStrategy)
+
+
 @given(st.sets(st.sampled_from(METHODS), max_size=4))
 def test_refused_exactly_when_a_base_ahead_shadows_and_every_name_is_said(names):
     body = {name: (lambda self, *args, **kwargs: None) for name in names}

@@ -73,10 +73,11 @@ def check_base_order(cls: type, mixin: type) -> None:
     if not shadowing:
         return
     which = "; ".join(f"{base.__name__} defines {', '.join(names)}" for base, names in shadowing.items())
-    # The mixin first and IStrategy (its own base) last, so that a helper's populate_* still comes
-    # before IStrategy's in the MRO.
-    order = ", ".join(base.__name__ for base in (
-        mixin, *(b for b in cls.__bases__ if b is not mixin and b not in mixin.__bases__), *mixin.__bases__))
+    # The mixin (or the strategy's own class built on it) first and IStrategy (the mixin's base) last,
+    # so that a helper's populate_* still comes before IStrategy's in the MRO.
+    with_mixin = [b for b in cls.__bases__ if issubclass(b, mixin)]
+    others = [b for b in cls.__bases__ if b not in with_mixin and b not in mixin.__bases__]
+    order = ", ".join(base.__name__ for base in (*with_mixin, *others, *mixin.__bases__))
     raise WiringError(
         f"{cls.__name__}: a base listed before {mixin.__name__} would shadow the plugin's own methods "
         f"({which}), so the trailing stop would not run as documented. Move those methods into "
