@@ -331,6 +331,14 @@ UNKNOWN_ORDER_WINDOWS = [(5, 65, 4), (112, 140, 2)]
 # the fill-in-the-race fault on its next replacement (``race_faults`` of the venue).
 RACE_WINDOWS = [(25, 90, 1), (108, 140, 1)]
 KILL_AT = 100  # s of the path: kill -9, restart on the same database
+# A force-entry whose answer never came (the REST client's 10 s timeout under injected latency) may
+# still be carried out by the bot: the pair is not entered again for this long unless a trade shows
+# up on it. Sent again at once, both calls went through and freqtrade opened two trades on one pair.
+UNANSWERED_ENTRY_S = 30
+# A native backstop must follow the position's amount (a DCA, a partial exit): the plugin learns of
+# the fill and re-places it within an iteration or two. A backstop sampled closing another amount
+# than the position for longer than this is a finding.
+BACKSTOP_FOLLOW_GRACE_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -391,6 +399,9 @@ class SoakRun:
         # -2011 targets whose trade has closed: on futures an order the exchange will not cancel is a
         # reduce-only stop that would close the pair's next trade (see _release_closed_targets)
         self.released: set[str] = set()
+        # backstop id -> [first, last] monotonic time it was seen closing another amount than the position
+        self.backstop_mismatch: dict[str, list] = {}
+        self.backstop_mismatch_done: list[tuple] = []
         self.strategies = strategies
         self.replay = PriceReplay(sandbox, paths, seconds_per_candle)
         self.states = StateLog()
@@ -398,6 +409,7 @@ class SoakRun:
         self.downtime: list[tuple[int, int]] = []
         self.targets: list[dict] = []
         self.entries: dict[str, float] = {}
+        self.unanswered: dict[str, float] = {}  # pair -> when a force-entry went unanswered (timed out)
         self.entry_errors = 0
         self.done_faults: set[tuple[str, int]] = set()
         self.timeline: list[str] = []
@@ -484,14 +496,19 @@ class SoakRun:
 
     def _enter_flat_pairs(self, trades: list[dict]) -> None:
         held = {t["pair"] for t in trades}
+        for pair in held:
+            self.unanswered.pop(pair, None)
         for pair in self.pairs:
             if pair in held or time.monotonic() - self.entries.get(pair, -1e9) < 3:
                 continue
+            if time.monotonic() - self.unanswered.get(pair, -1e9) < UNANSWERED_ENTRY_S:
+                continue  # the last force-entry may still be under way in the bot
             self.entries[pair] = time.monotonic()
             try:
                 answer = self.bot.client.forceenter(pair, "long")
             except Exception as exc:  # a 429 burst or a busy bot: the next round tries again
                 answer = {"error": str(exc)}
+                self.unanswered[pair] = time.monotonic()
             if not (isinstance(answer, dict) and answer.get("trade_id")):
                 self.entry_errors += 1
                 self.note(f"force-entry {pair} not taken: {str(answer)[:160]}")
@@ -534,6 +551,27 @@ class SoakRun:
                 self.note(f"-2011 on every cancel of {trade['pair']} stop order {order_id} "
                           f"(trade {trade['trade_id']}, stop {stops[0]['stopPrice']})")
                 return
+
+    def _watch_backstops(self) -> None:
+        """Sample each live backstop against the position it guards (see BACKSTOP_FOLLOW_GRACE_S)."""
+        held = self.venue.positions()
+        now = time.monotonic()
+        differing = set()
+        for backstop in self.venue.backstops():
+            position = abs(held.get(backstop["symbol"], 0.0))
+            if abs(backstop["qty"] - position) > max(1e-6, 1e-9 * position):
+                differing.add(backstop["id"])
+                seen = self.backstop_mismatch.setdefault(backstop["id"], [now, now, backstop["symbol"], 0.0, 0.0])
+                seen[1], seen[3], seen[4] = now, backstop["qty"], position
+        for backstop_id in set(self.backstop_mismatch) - differing:  # followed (or gone): the interval ends
+            self.backstop_mismatch_done.append((backstop_id, *self.backstop_mismatch.pop(backstop_id)))
+
+    def backstop_mismatches(self) -> list[str]:
+        intervals = self.backstop_mismatch_done + [(k, *v) for k, v in self.backstop_mismatch.items()]
+        return [f"{symbol_}: native backstop {backstop_id} closed {qty:g} while the position was {position:g} "
+                f"for {last - first:.1f} s (grace {BACKSTOP_FOLLOW_GRACE_S:g} s)"
+                for backstop_id, first, last, symbol_, qty, position in intervals
+                if last - first > BACKSTOP_FOLLOW_GRACE_S]
 
     def _release_closed_targets(self, trades: list[dict]) -> None:
         """Futures: once a -2011 target's trade is closed, its order's cancels are answered right again.
@@ -626,6 +664,7 @@ class SoakRun:
             except Exception as exc:  # a slow answer under injected latency: sample again
                 self.note(f"sample failed: {exc}")
                 continue
+            self._watch_backstops()
             self._release_closed_targets(trades)
             self._target_unknown_order(elapsed, trades)
             self._target_race(elapsed, trades)
@@ -687,6 +726,7 @@ class SoakRun:
             "backstop_findings": backstop_findings(backstops, held, open_trades, self.plan.backstop_at_end),
             "fill_findings": fill_findings(found, trade_of_entry),
             "crossed_open_trades": crossed,
+            "backstop_amount_findings": self.backstop_mismatches(),
             "stops_over_covering": [f"{o['symbol']}: stop order {o['orderId']} closes {o['qty']:g}, the position is "
                                     f"{abs(held[o['symbol']]):g}" for o in live
                                     if o["symbol"] in held and o["qty"] > abs(held[o["symbol"]]) * (1 + 1e-9)],
@@ -816,6 +856,7 @@ def problems(report: dict, unprotected_bound_s: float) -> list[str]:
                       ("backstop_findings", "native backstops"),
                       ("fill_findings", "exchange fills against freqtrade's bookings"),
                       ("crossed_open_trades", "open trades whose stop is through the price (due to exit)"),
+                      ("backstop_amount_findings", "native backstops that did not follow the position's amount"),
                       ("wallet_findings", "wallet against the fills")):
         if report.get(key):
             found.append(f"{what}: {report[key]}")

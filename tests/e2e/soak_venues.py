@@ -220,7 +220,8 @@ class BybitVenue:
                 status = "EXPIRED"
             stop = o["stopOrderType"] == "Stop"
             qty = float(o["cumExecQty"] or 0) if status == "FILLED" else float(o["qty"] or 0)
-            found.append(_record(o["orderId"], o["symbol"], o["stopOrderType"] or o["orderType"].upper(),
+            kind = o["stopOrderType"] if o["stopOrderType"] not in ("", "UNKNOWN") else o["orderType"].upper()
+            found.append(_record(o["orderId"], o["symbol"], kind,
                                  o["side"], status, int(o["createdTime"]), int(o["updatedTime"]),
                                  float(o["triggerPrice"] or 0), qty, "stop" if stop else "order",
                                  status == "FILLED", float(o["avgPrice"] or 0)))
