@@ -168,3 +168,16 @@ def test_with_cancel_foreign_stop_orders_a_foreign_trailing_stop_is_cleared(worl
     assert world.calls[0] == ("cancel", "the position's trailing stop")
     assert world.events[0][0] == "ORPHAN_CANCELLED" and world.events[0][1]["foreign"] is True
     assert world.calls[1][0] == "place"  # then the bot's own is set
+
+
+def test_a_refused_re_set_keeps_the_record_of_what_the_position_holds(world):
+    world.keeper.follow(world.trade)
+    held = (world.state.backstop_id, world.state.backstop_native)
+    world.state = replace(world.state, peak=121.0)
+    world.price = 121.0
+    world.now += 1
+    world.fail_place = RuntimeError("retCode 10001")
+    world.keeper.follow(world.trade)
+    assert (world.state.backstop_id, world.state.backstop_native) == held
+    world.keeper.reconcile([world.trade], [{"id": None, "symbol": PAIR, "native": held[1]}])
+    assert world.keeper.foreign == 0 and world.state.backstop_id == held[0]  # still its own

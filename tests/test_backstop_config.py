@@ -74,6 +74,13 @@ def test_stored_backstop_round_trips_and_is_absent_when_none_is_held():
     assert encode(decode(stored)) == encode(held) and decode(stored).backstop_native == 0.5
     with pytest.raises(StateError, match="backstop_id"):
         decode({**stored, "backstop_id": 3000007})
+    # its amount, and older backstops kept beside it until the price is back at the peak
+    kept = replace(held, backstop_amount=1.97067, backstop_kept=("3000005",), backstop_kept_until=52000.0)
+    stored = json.loads(json.dumps(encode(kept)))
+    assert stored["backstop_kept"] == ["3000005"] and stored["backstop_amount"] == 1.97067
+    assert encode(decode(stored)) == encode(kept) and "backstop_kept" not in encode(held)
+    with pytest.raises(StateError, match="backstop_kept"):
+        decode({**stored, "backstop_kept": "3000005"})
 
 
 def test_client_id_names_the_trade():

@@ -36,7 +36,8 @@ class World:
         self.answers = {}  # order id -> what reading it returns
         self.booked = []  # fills booked as partial exits
         self.trade = SimpleNamespace(id=7, pair=PAIR, is_short=False, amount=2.0, is_open=True,
-                                     has_open_position=True, stop_ids={"s1"}, exit_side="sell")
+                                     has_open_position=True, stop_ids={"s1"}, exit_side="sell",
+                                     entry_side="buy", open_orders=[])
         self.trade.select_order_by_order_id = lambda oid: (
             SimpleNamespace(ft_order_side="stoploss") if oid in self.trade.stop_ids else None)
         self.state = _state()
@@ -183,6 +184,14 @@ def test_a_backstop_fill_that_leaves_part_of_the_position_is_a_partial_exit_and_
     world.now += 60
     keeper.follow(world.trade)
     assert world.calls[-1] == ("place", "sell", 1.97, 0.5, None, ["tsbk", "7"])
+
+    world.trade.amount = 3.97  # another DCA entry, its order open while the old backstop fires
+    world.trade.open_orders = [SimpleNamespace(ft_order_side="buy")]
+    world.answers["b2"] = {"id": "b2", "id_stop": "f10", "status": "closed", "filled": 1.97, "average": 103.4}
+    keeper.check(world.trade, world.state)
+    assert keeper.after_fetch("s1", PAIR, stop) is stop and len(world.booked) == 1  # judged once it is booked
+    world.trade.open_orders = []
+    assert keeper.after_fetch("s1", PAIR, stop) is stop and [f["id"] for f in world.booked] == ["b1", "b2"]
 
 
 def test_nothing_before_trailing_or_before_the_first_reconciliation(world):

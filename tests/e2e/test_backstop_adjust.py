@@ -44,9 +44,8 @@ def ask_adjustment(bot, trade_id: int, stake: float) -> None:
 def trailing_with_dca(start_bot, sandbox, policy=POLICY, backstop=True):
     """A long trailing after a 3 % rise, then a DCA entry of the same stake at that price; returns
     (bot, trade id, the price it trails at, the position before the DCA, after it)."""
-    bot = start_bot(dry_run=False, strategy="E2EDca",
-                    smart_trailing={**settings(DISTANCE, backstop), "exchange": {**policy, "native_backstop": backstop}},
-                    **FUTURES)
+    trailing = {**settings(DISTANCE, backstop), "exchange": {**policy, "native_backstop": backstop}}
+    bot = start_bot(dry_run=False, strategy="E2EDca", smart_trailing=trailing, **FUTURES)
     trade = enter(bot, PAIR)
     trade_id, entry = trade["trade_id"], trade["open_rate"]
     wait_until(lambda: len(regular_stops(sandbox)) == 1, 60, "the initial conditional stop")
@@ -184,5 +183,23 @@ def test_switched_off_at_restart_the_leftover_backstop_is_cancelled_and_counted(
     assert state["phase"] == "ACTIVE"
     wait_until(lambda: counter(restarted, "reconciliations") >= 3, 30, "more reconciliations")
     assert backstops(sandbox) == [] and len(regular_stops(sandbox)) == 1  # none placed again; the stop stays
-    assert bot.client is not None and closed_trade(restarted, trade_id) is None
+    assert closed_trade(restarted, trade_id) is None
     assert "Traceback" not in restarted.log_text()
+
+
+def test_a_partial_exit_while_trailing_resizes_the_backstop(sandbox, start_bot):
+    """After the DCA entry, a partial exit through adjust_trade_position: the backstop follows the
+    smaller position (new one first, the old one cancelled), never more than one live."""
+    bot, trade_id, top, before, after = trailing_with_dca(start_bot, sandbox)
+    wait_until(lambda: [float(b["quantity"]) for b in backstops(sandbox)] == [pytest.approx(after)], 60,
+               "the backstop for the whole position")
+    ask_adjustment(bot, trade_id, -60.0)
+    rest = wait_until(lambda: (amount := position_amount(sandbox)) < after * 0.9 and amount, 60,
+                      "the partial exit to fill")
+    wait_until(lambda: bot.client.trade(trade_id)["amount"] == pytest.approx(rest, rel=1e-9), 60,
+               "freqtrade to book the partial exit")
+    (backstop,) = wait_until(lambda: (held := backstops(sandbox)) and len(held) == 1
+                             and float(held[0]["quantity"]) == pytest.approx(rest) and held, 60,
+                             "the backstop re-placed for the rest")
+    assert backstop["reduceOnly"] is True and bot.client.trade(trade_id)["is_open"]
+    assert "Traceback" not in bot.log_text()

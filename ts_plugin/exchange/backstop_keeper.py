@@ -179,6 +179,9 @@ class BackstopKeeper:
         except Exception as exc:
             governor.counters["backstop_failures"] += 1
             self._retry_at[trade.id] = governor._wall() + max(governor.settings.min_update_interval_s, 5.0)
+            if self.venue.per_position:  # refused: the position still holds what it held (a lost answer's
+                # distance stays known as set by this process)
+                self._save(trade, backstop_id=state.backstop_id, backstop_native=state.backstop_native)
             logger.warning("smart_trailing: placing the native trailing backstop of %s failed; "
                            "retried later: %s", trade.pair, exc)
             return
@@ -275,6 +278,8 @@ class BackstopKeeper:
     def after_fetch(self, order_id: str, pair: str, order: dict) -> dict:
         """freqtrade read its stop order: a filled stop ends the backstop; a backstop that closed the
         whole position first becomes the stop's outcome; one that closed part is a partial exit."""
+        if not self.enabled and not self.fired:
+            return order  # off: the reconciliation cancelled the leftovers, or found the one that fired
         trade = self.governor.ledger.open_trade(pair)
         record = trade.select_order_by_order_id(str(order_id)) if trade is not None else None
         if record is None or getattr(record, "ft_order_side", None) != "stoploss":
@@ -285,11 +290,13 @@ class BackstopKeeper:
         fills = self.fired.get(trade.id) or self._fired_now(trade)
         if not fills:
             return order
+        if any(getattr(o, "ft_order_side", None) == trade.entry_side for o in getattr(trade, "open_orders", ())):
+            return order  # an entry may have filled that freqtrade has not booked: judged once it has
         whole = next((fill for fill in fills if closes_all(self.governor.exchange, trade, fill)), None)
         if whole is None:
-            self.fired.pop(trade.id, None)
             for fill in fills:
                 self._book_partial(trade, fill)
+            self.fired.pop(trade.id, None)  # booked (a failure keeps them for the next iteration)
             return order  # the regular stop covers the rest; the backstop is placed again for it
         self.fired[trade.id] = [whole]
         if order.get("status") in OPEN_STATUSES:
@@ -393,7 +400,8 @@ class BackstopKeeper:
             return self._save(trade, backstop_id=None, backstop_native=None, backstop_amount=None)
         if order_id in state.backstop_kept:
             kept = tuple(i for i in state.backstop_kept if i != order_id)
-            return self._save(trade, backstop_kept=kept, backstop_kept_until=state.backstop_kept_until if kept else None)
+            until = state.backstop_kept_until if kept else None
+            return self._save(trade, backstop_kept=kept, backstop_kept_until=until)
         return state
 
     def after_cancel(self, order_id: str, pair: str) -> None:
