@@ -40,6 +40,11 @@ def kind(value: Any) -> str:
     return type(value).__name__
 
 
+def is_id(path: str) -> bool:
+    key = path.rsplit(".", 1)[-1].removesuffix("[]")
+    return key == "id" or key.endswith("Id")
+
+
 def differences(real: Any, sandbox: Any, extras: dict[str, str] | None = None,
                 missing: dict[str, str] | None = None, free_values: frozenset[str] = frozenset(),
                 path: str = "") -> list[str]:
@@ -50,6 +55,8 @@ def differences(real: Any, sandbox: Any, extras: dict[str, str] | None = None,
     extras, missing = extras or {}, missing or {}
     found: list[str] = []
     real_kind, sandbox_kind = kind(real), kind(sandbox)
+    if is_id(path) and {real_kind, sandbox_kind} <= {"number", "text"}:
+        return []  # an id is an opaque string to every client (Bybit's are numeric on spot, UUIDs on linear)
     # An empty string stands for "no value" in Bybit's answers; a number may be "" before it exists.
     if real_kind != sandbox_kind and not ({real_kind, sandbox_kind} <= {"number", "text"} and "" in (real, sandbox)):
         return [f"{path or '<answer>'}: {real_kind} in the recording, {sandbox_kind} in the sandbox"]

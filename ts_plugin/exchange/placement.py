@@ -55,15 +55,25 @@ def find_placed(placement: Placement, orders: Iterable[dict], known_ids: set[str
     matches = []
     for order in orders:
         stop, amount = stop_of(order), _number(order.get("amount"))
-        created = order.get("timestamp")
+        created = _created_ms(order)
         if (
             order.get("symbol") != placement.pair
             or str(order.get("id")) in known_ids
             or str(order.get("side") or "").lower() != placement.side.lower()
             or stop is None or not _close(stop, placement.stop, PRICE_TOLERANCE)
             or amount is None or not _close(amount, placement.amount, AMOUNT_TOLERANCE)
-            or (created is not None and float(created) < earliest_ms)
+            or (created is not None and created < earliest_ms)
         ):
             continue
         matches.append(order)
-    return max(matches, key=lambda o: float(o.get("timestamp") or 0), default=None)
+    return max(matches, key=lambda o: _created_ms(o) or 0.0, default=None)
+
+
+def _created_ms(order: dict) -> float | None:
+    """The order's creation time in ms, None when the answer gives none: Binance answers an untriggered
+    conditional order with ``workingTime`` -1 and no ``time``, which ccxt reads as timestamp -1."""
+    try:
+        created = float(order.get("timestamp"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return created if created > 0 else None

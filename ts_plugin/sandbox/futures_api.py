@@ -63,10 +63,10 @@ class FuturesApi:
             ("GET", "/fapi/v2/positionRisk"): lambda p: account.position_risk(p.get("symbol") or None, v2=True),
             ("GET", "/fapi/v1/income"): lambda p: [],
             ("POST", "/fapi/v1/order"): book.place,
-            ("GET", "/fapi/v1/order"): lambda p: book.get(p.get("symbol", ""), order_id(p)),
-            ("GET", "/fapi/v1/openOrder"): lambda p: book.get_open(p.get("symbol", ""), order_id(p)),
-            ("DELETE", "/fapi/v1/order"): lambda p: book.cancel(p.get("symbol", ""), order_id(p)),
-            ("PUT", "/fapi/v1/order"): lambda p: book.modify(p.get("symbol", ""), order_id(p), p),
+            ("GET", "/fapi/v1/order"): lambda p: book.get(p.get("symbol", ""), self._order_id(p)),
+            ("GET", "/fapi/v1/openOrder"): lambda p: book.get_open(p.get("symbol", ""), self._order_id(p)),
+            ("DELETE", "/fapi/v1/order"): lambda p: book.cancel(p.get("symbol", ""), self._order_id(p)),
+            ("PUT", "/fapi/v1/order"): lambda p: book.modify(p.get("symbol", ""), self._order_id(p), p),
             ("GET", "/fapi/v1/openOrders"): lambda p: book.open_orders(p.get("symbol") or None),
             ("GET", "/fapi/v1/allOrders"): lambda p: book.all_orders(p.get("symbol", "")),
             ("GET", "/fapi/v1/userTrades"): lambda p: book.user_trades(
@@ -91,6 +91,14 @@ class FuturesApi:
         return self.private[route](params)
 
     # ----- helpers ----------------------------------------------------------------------------
+
+    def _order_id(self, params: dict) -> int:
+        """The order named by ``orderId`` or else by ``origClientOrderId`` (0, which no order has, if
+        neither names one); a non-numeric ``orderId`` is Binance's -1100."""
+        if params.get("orderId") or not params.get("origClientOrderId"):
+            return order_id(params)
+        wanted = params["origClientOrderId"]
+        return next((oid for oid, order in list(self.book.orders.items()) if order["clientOrderId"] == wanted), 0)
 
     def _algo_id(self, params: dict) -> int:
         if params.get("algoId"):

@@ -122,8 +122,10 @@ class BybitAccount:
                 totals["im"] += held
                 coins.append({
                     "coin": coin, "equity": _money(balance + pnl), "usdValue": _money(balance + pnl),
-                    "walletBalance": _money(balance), "free": "", "locked": "0", "spotHedgingQty": "0",
-                    "borrowAmount": "0", "availableToWithdraw": _money(used), "availableToBorrow": "",
+                    # availableToWithdraw is "" on a unified account (deprecated by Bybit): ccxt then takes
+                    # the used part from locked + totalPositionIM + totalOrderIM, as it does live.
+                    "walletBalance": _money(balance), "locked": "0", "spotHedgingQty": "0",
+                    "borrowAmount": "0", "availableToWithdraw": "", "availableToBorrow": "",
                     "accruedInterest": "0", "totalOrderIM": "0", "totalPositionIM": _money(held),
                     "totalPositionMM": "0", "unrealisedPnl": _money(pnl), "cumRealisedPnl": "0",
                     "bonus": "0", "marginCollateral": True, "collateralSwitch": True,
