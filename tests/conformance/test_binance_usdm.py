@@ -123,3 +123,15 @@ def test_non_numeric_order_id_is_a_parameter_error(usdm, path_id):
         usdm.fetch_order(path_id, PAIR)
     with pytest.raises(ccxt.BadRequest, match="-1100"):
         usdm.cancel_order(path_id, PAIR, {"trigger": True})
+
+
+def test_fired_trigger_order_reports_its_fill(usdm, sandbox):
+    """A fired conditional order carries ``executedQty`` and ``avgPrice`` (ccxt's filled and average),
+    nothing filled before it fires."""
+    open_long(usdm)
+    placed = stop(usdm, 95_000)
+    waiting = usdm.fetch_order(placed["id"], PAIR, {"trigger": True})
+    assert waiting["filled"] == 0 and waiting["average"] is None and waiting["status"] == "open"
+    sandbox.set_price(PAIR, 94_900)
+    fired = usdm.fetch_order(placed["id"], PAIR, {"trigger": True})
+    assert fired["status"] == "closed" and fired["filled"] == 0.01 and fired["average"] == 94_900

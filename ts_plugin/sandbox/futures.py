@@ -31,6 +31,9 @@ CONDITIONAL_TYPES = frozenset({"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFI
 TRAILING = "TRAILING_STOP_MARKET"
 CALLBACK_RATE_RANGE = (0.1, 10.0)  # percent, in 0.1 steps
 REGULAR_TYPES = frozenset({"LIMIT", "MARKET"})
+# An algo order's fill as Binance reports it: nothing until it fires, then its order's quantity and
+# average price (ccxt's filled / average of a fired stop).
+UNFILLED = {"executedQty": "0", "avgPrice": "0.00"}
 
 
 def _flag(value: object) -> bool:
@@ -217,7 +220,7 @@ class FuturesBook(OrderRecords):
                 "priceProtect": _flag(params.get("priceProtect")),
                 "reduceOnly": _flag(params.get("reduceOnly")) or close_position,
                 "activatePrice": "", "callbackRate": "", "createTime": now, "updateTime": now,
-                "triggerTime": 0, "goodTillDate": 0,
+                "triggerTime": 0, "goodTillDate": 0, **UNFILLED,
             }
             if self._triggered(algo, self.prices.price(market.symbol)):
                 raise ApiError(400, -2021, "Order would immediately trigger.")
@@ -250,7 +253,7 @@ class FuturesBook(OrderRecords):
             "closePosition": False, "priceProtect": _flag(params.get("priceProtect")),
             "reduceOnly": _flag(params.get("reduceOnly")),
             "activatePrice": f"{activate:.8f}" if activate else "", "callbackRate": f"{rate:g}",
-            "createTime": now, "updateTime": now, "triggerTime": 0, "goodTillDate": 0,
+            "createTime": now, "updateTime": now, "triggerTime": 0, "goodTillDate": 0, **UNFILLED,
         }
         self.algo_orders[algo_id] = algo
         self.trails[algo_id] = None
@@ -372,7 +375,8 @@ class FuturesBook(OrderRecords):
         order["origType"] = algo["orderType"]
         self._match(order)
         algo.update(algoStatus="TRIGGERED", actualOrderId=str(order["orderId"]),
-                    actualPrice=order["avgPrice"], updateTime=now, triggerTime=now)
+                    actualPrice=order["avgPrice"], executedQty=order["executedQty"], avgPrice=order["avgPrice"],
+                    updateTime=now, triggerTime=now)
 
     def _match(self, order: dict) -> None:
         current = self.prices.price(order["symbol"])
