@@ -324,3 +324,20 @@ def test_switched_off_a_recorded_backstop_that_fired_while_the_bot_was_down_is_s
     world.keeper.reconcile([world.trade], [])
     answer = world.keeper.after_fetch("s1", PAIR, {"id": "s1", "status": "expired", "filled": 0.0})
     assert answer["average"] == 103.4 and answer["status"] == "closed"
+
+
+def test_a_partial_fill_waiting_to_be_booked_leaves_the_live_backstop_alone(world):
+    """After a DCA entry below the peak the old backstop (2.0) is kept beside the new one (3.97); the
+    old one fires: until freqtrade books it, the new one still protects the rest and is no orphan."""
+    world.keeper.follow(world.trade)
+    world.trade.amount = 3.97
+    world.price = 103.7
+    world.keeper.follow(world.trade)
+    assert (world.state.backstop_id, world.state.backstop_kept) == ("b2", ("b1",))
+    world.answers["b1"] = {"id": "b1", "status": "closed", "filled": 2.0, "average": 103.4}
+    world.answers["b2"] = {"id": "b2", "status": "open"}
+    listed = [{"id": "b2", "symbol": PAIR, "clientOrderId": "tsbk-7-2", "amount": 3.97}]
+    for _ in range(2):
+        world.keeper.reconcile([world.trade], listed)
+    assert [f["id"] for f in world.keeper.fired[7]] == ["b1"] and ("cancel", "b2") not in world.calls
+    assert world.state.backstop_id == "b2" and world.state.backstop_kept == ()

@@ -436,8 +436,11 @@ class BackstopKeeper:
             return None
 
     def _wanted(self, trade: Any, state: TrailState | None) -> bool:
-        return (self.enabled and state is not None and state.phase is Phase.ACTIVE
-                and trade.id not in self.fired)
+        """Is the trade's backstop still wanted? Not once one closed the whole position (a partial
+        fill leaves the rest to protect)."""
+        if not (self.enabled and state is not None and state.phase is Phase.ACTIVE):
+            return False
+        return not any(closes_all(self.governor.exchange, trade, fill) for fill in self.fired.get(trade.id, ()))
 
     def reconcile(self, open_trades: Iterable[Any], listed: list[dict] | None) -> None:
         """Cancel orphaned backstops (every one of the plugin's when it is off), adopt an unrecorded
