@@ -93,7 +93,9 @@ def render_all(reports: dict[str, dict]) -> str:
     parts = [render(reports["spot"]) if "spot" in reports else HEADING + "\n"]
     for venue, report in reports.items():
         if venue != "spot":
-            parts.append(render(report, heading=f"### Soak on {report.get('venue', venue)}"))
+            name = {"binance usd-m futures": "Binance USD-M futures", "bybit linear": "Bybit linear"}.get(
+                report.get("venue", venue), venue)
+            parts.append(render(report, heading=f"### Soak on {name}"))
     return "\n".join(parts)
 
 
@@ -105,10 +107,16 @@ def _checks_rows(report: dict) -> list[str]:
         rows += [
             f"| positions adjusted: more entries / partial exits | {adjusted['adds']} / {adjusted['partial_exits']} |",
             f"| exchange against freqtrade: naked or unbooked positions / stops not covering the position / "
-            f"backstop findings / fills booked otherwise / wallet off the fills | "
+            f"backstop findings (at the end, amount not followed) / fills booked otherwise / wallet off the fills / "
+            f"open trades with their stop through the price | "
             f"{len(report['position_findings'])} / {len(report['stop_cover_findings'])} / "
-            f"{len(report['backstop_findings'])} / {len(report['fill_findings'])} / {len(report['wallet_findings'])} |",
+            f"{len(report['backstop_findings'])}, {len(report.get('backstop_amount_findings', []))} / "
+            f"{len(report['fill_findings'])} / {len(report['wallet_findings'])} / "
+            f"{len(report.get('crossed_open_trades', []))} |",
         ]
+        if (report.get("plan") or {}).get("race_fault"):
+            rows.append(f"| stops filled between their replacement's create and their cancel (fill_other_stops): "
+                        f"targeted / filled | {len(report['race_targets'])} / {len(report['race_fills'])} |")
     alarms = report.get("alarms")
     if alarms:
         rows.append(f"| alarms raised / lost with the killed bot / undelivered to the webhook (plugin messages "
