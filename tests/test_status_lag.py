@@ -16,6 +16,7 @@ from tests.test_governor import StandInExchange
 from tests.test_readonly_db import _close_bot_connections, _fill
 from tests.test_status import row, status
 from ts_plugin.exchange.lag import ALARM_SLACK_S
+from ts_plugin.health_identity import health_file_name
 
 LAG_WARNING = "exchange stop behind"
 
@@ -23,6 +24,7 @@ LAG_WARNING = "exchange stop behind"
 def _bot_with_a_trailing_trade(db):
     strategy = make_strategy()
     strategy.config["user_data_dir"] = db.parent  # freqtrade's user_data, where the database is
+    strategy.config["db_url"] = f"sqlite:///{db}"  # the health file names its database
     strategy.order_types = {**strategy.order_types, "stoploss_on_exchange": True}
     strategy.dp = None
     strategy._ts_install_governor(StandInExchange())
@@ -49,6 +51,7 @@ def test_a_moment_behind_is_no_warning_a_lag_beyond_the_limits_is(db, capsys):
     strategy.bot_loop_start(current_time=start + timedelta(seconds=5))  # health written 5 s into it
     code, out, _ = status("--db-url", f"sqlite:///{db}", capsys=capsys)
     assert code == 0
+    assert f"Health file: {db.parent / health_file_name(f'sqlite:///{db}')}, written " in out  # read, not ignored
     assert LAG_WARNING not in row(out, trade.id)
 
     _behind(strategy, trade, start + timedelta(seconds=limit_s + 1))  # still behind past the limits
