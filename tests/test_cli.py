@@ -81,10 +81,17 @@ def test_a_folder_without_candles_is_refused(tmp_path):
     assert done.returncode == 2 and f"No feather candles (BASE_QUOTE-TIMEFRAME.feather) in {tmp_path}" in done.stderr
 
 
+def interruptible() -> None:
+    """In the child before exec: SIGINT at its default, as for a command typed at a terminal. A shell
+    starts a background job (``make test &``, a CI step) with SIGINT ignored and the tests' children
+    inherit that: the user's Ctrl-C would then never reach them, and the test waited 30 s for nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_serve(*argv: str) -> tuple[subprocess.Popen, dict]:
     """`ts-plugin sandbox serve ...` in the background; the process and the fragment it printed."""
     process = subprocess.Popen([TS_PLUGIN, "sandbox", "serve", *argv], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=USER_ENV)
+                               stderr=subprocess.PIPE, text=True, env=USER_ENV, preexec_fn=interruptible)
     lines = []
     while True:  # the fragment is one indented JSON object, closed by a "}" line
         line = process.stdout.readline()

@@ -24,6 +24,7 @@ import yaml
 
 from tests.conftest import ROOT
 from tests.e2e.bot import BotDied, free_port, wait_until
+from tests.test_cli import interruptible
 
 SERVICE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["freqtrade"]
 COMMAND = shlex.split(SERVICE["command"])
@@ -83,7 +84,8 @@ def test_the_compose_command_runs_a_dry_run_bot_with_a_reachable_api(tmp_path):
     pairs = json.loads((userdir / "config.json").read_text())["exchange"]["pair_whitelist"]
     sandbox = subprocess.Popen(
         [str(Path(sys.executable).with_name("ts-plugin")), "sandbox", "serve", "--write-config", str(fragment), "--pairs",
-         *(f"{pair}=100" for pair in pairs)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+         *(f"{pair}=100" for pair in pairs)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+        preexec_fn=interruptible)  # stopped with SIGINT below, like Ctrl-C
     port = free_port()
     api = json.loads((userdir / "config_docker.json").read_text())["api_server"]
     bot = None
