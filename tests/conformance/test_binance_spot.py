@@ -5,6 +5,9 @@ value from the sandbox's answer wherever it reads one from the recording."""
 
 from __future__ import annotations
 
+import ccxt
+import pytest
+
 from tests.conformance.recorded import entry, parse_recorded, raw
 from tests.conformance.shapes import differences, unparsed
 
@@ -95,3 +98,28 @@ def test_order_book(spot):
     recorded = entry(FILE, "fetchOrderBook")
     book = spot.fetch_order_book("BTC/USDT", 5)
     check(recorded, raw(spot), book, spot)
+
+
+def test_edit_stop_is_cancel_replace(spot, sandbox):
+    """``edit_order`` on spot is POST /api/v3/order/cancelReplace (STOP_ON_FAILURE): the old stop is
+    cancelled and a new one placed; a cancel that fails places nothing (-2022, which ccxt reads as BadResponse)."""
+    spot.create_order("LTC/USDT", "market", "buy", 1)
+    first = spot.create_order("LTC/USDT", "stop_loss_limit", "sell", 1, 60, {"stopPrice": 63})
+    moved = spot.edit_order(first["id"], "LTC/USDT", "stop_loss_limit", "sell", 1, 64, {"stopPrice": 66})
+    answer = raw(spot)
+    assert answer["cancelResult"] == "SUCCESS" and answer["newOrderResult"] == "SUCCESS"
+    assert moved["id"] != first["id"] and moved["triggerPrice"] == 66 and moved["timestamp"] == -1
+    assert [o["id"] for o in spot.fetch_open_orders("LTC/USDT")] == [moved["id"]]
+    with pytest.raises(ccxt.BadResponse, match="-2022"):
+        spot.edit_order(first["id"], "LTC/USDT", "stop_loss_limit", "sell", 1, 64, {"stopPrice": 65})
+    assert [o["id"] for o in spot.fetch_open_orders("LTC/USDT")] == [moved["id"]]
+    assert sandbox.unknown_paths == []
+
+
+@pytest.mark.parametrize("order_id", ["abc", "1e3", "-5"])
+def test_non_numeric_order_id_is_a_parameter_error(spot, order_id):
+    """Binance refuses an order id that is not digits with -1100 (HTTP 400, ccxt's BadRequest)."""
+    with pytest.raises(ccxt.BadRequest, match="-1100"):
+        spot.fetch_order(order_id, "LTC/USDT")
+    with pytest.raises(ccxt.BadRequest, match="-1100"):
+        spot.cancel_order(order_id, "LTC/USDT")
