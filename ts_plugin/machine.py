@@ -121,13 +121,17 @@ def trail_distance(
             break
         distance = step.trail_distance
     tuning = config.momentum
-    if tuning is None or momentum is None:
+    if tuning is None:
         return distance
-    if tuning.atr_multiplier is not None and math.isfinite(momentum.atr_ratio):
-        distance = tuning.atr_multiplier * momentum.atr_ratio
-    favourable_roc = -momentum.roc if is_short else momentum.roc
-    if tuning.roc_threshold is not None and favourable_roc >= tuning.roc_threshold:
-        distance *= tuning.roc_factor
+    # With the momentum block on, the bounds always apply: while ATR has no value the step distance
+    # stands (it is not replaced) and while ROC has none it is not scaled, but it is still clamped,
+    # so the first ticks of a pair never trail wider (or closer) than the bounds allow.
+    if momentum is not None:
+        if tuning.atr_multiplier is not None and math.isfinite(momentum.atr_ratio):
+            distance = tuning.atr_multiplier * momentum.atr_ratio
+        favourable_roc = -momentum.roc if is_short else momentum.roc
+        if tuning.roc_threshold is not None and favourable_roc >= tuning.roc_threshold:
+            distance *= tuning.roc_factor
     return min(max(distance, tuning.min_distance), tuning.max_distance)
 
 
@@ -255,31 +259,32 @@ def adopt(
     current_stop: float | None,
     config: TrailingConfig,
     rebuilds: int,
+    momentum: Momentum | None = None,
 ) -> TrailState:
     """Rebuild a state from what the trade itself knows (entry, best price seen, current stop).
 
     Used when a trade has no trustworthy stored state. The peak resumes from the trade's best price;
     the phase, the breakeven floor and the trailing level follow from it exactly as if that price had
-    been a tick; ``current_stop`` (a stop the plugin had set, as freqtrade holds it) is kept when it
-    is tighter than what the rules give (never loosened). The next
-    tick then applies every rule to the current price (and exits at once if the stop is through it).
+    been one tick, judged with ``momentum`` (the indicators the next tick reads), so a rebuilt level
+    is the level the rules give. Time activation is not judged here (a best price has no time): the
+    next tick judges it at its own price. ``current_stop`` (a stop the plugin had set, as freqtrade
+    holds it) is kept when it is tighter than what the rules give (never loosened) without changing
+    the phase: a stop past the entry is not a breakeven that no tick reached. The next tick then
+    applies every rule to the current price (and exits at once if the stop is through it).
     """
     state = new_state(entry, is_short, opened_at, config)
     best = best_price if best_price is not None and is_valid_price(best_price) else entry
     if is_tighter(best, entry, is_short):
-        state, _ = step(state, best, opened_at, config)
+        state, _ = step(state, best, opened_at, config, momentum)
     stop = state.stop
     if current_stop is not None and is_valid_price(current_stop):
         stop = tightest(stop, current_stop, is_short)
     phase = state.phase
-    if phase is Phase.WAITING and stop is not None and is_tighter(stop, entry, is_short):
-        phase = Phase.BREAKEVEN
     return replace(
         state,
-        phase=phase,
         stop=stop,
         activated_at=now if phase is Phase.ACTIVE else None,
-        breakeven_at=now if state.breakeven_at is not None or phase is Phase.BREAKEVEN else None,
+        breakeven_at=now if state.breakeven_at is not None else None,
         stop_raises=0,
         crossed_at=None,
         updated_at=now,

@@ -30,6 +30,7 @@ from ts_plugin.events import EventLog, EventName, lookup_view
 from ts_plugin.health import HealthSchedule, publish
 from ts_plugin.hyperopt_space import fit_parameters
 from ts_plugin.indicators import MomentumSeries, add_momentum_columns, momentum_series
+from ts_plugin.rebuild_facts import rebuild_best_price
 from ts_plugin.state import Phase, StateError, TrailState
 from ts_plugin.store import StateStore
 from ts_plugin.summary import exit_kind, is_losing_entry_candle_trailing_exit
@@ -491,17 +492,18 @@ class SmartTrailingMixin(IStrategy):
         )
 
     def _ts_rebuild(self, trade: Any, now: float, rebuilds: int) -> TrailState:
-        is_short = bool(trade.is_short)
-        best = trade.min_rate if is_short else trade.max_rate
+        config = self._ts_config()
+        series = self._ts_momentum.get(trade.pair) if config.momentum is not None else None
         return machine.adopt(
             entry=float(trade.open_rate),
-            is_short=is_short,
+            is_short=bool(trade.is_short),
             opened_at=trade.open_date_utc.timestamp(),
             now=now,
-            best_price=float(best) if best else None,
+            best_price=rebuild_best_price(trade),
             current_stop=moved_stop(trade),
-            config=self._ts_config(),
+            config=config,
             rebuilds=rebuilds,
+            momentum=series.at(now) if series is not None else None,  # what the next tick reads
         )
 
     # ----- fills and exits ------------------------------------------------------------------------
