@@ -83,3 +83,31 @@ def test_a_raised_breakeven_floor_is_in_freqtrades_stop_after_the_fills_own_tick
     after_fill(strategy, trade, 51000, 15)  # freqtrade's after-fill call, right after the fill
     assert trade.stop_loss == pytest.approx(50500 * 1.002)
     assert trade.get_custom_data(CUSTOM_DATA_KEY)["stop"] == pytest.approx(50500 * 1.002)
+
+
+def test_breakeven_once_reached_stays_reached_and_its_floor_follows_the_average_entry(db):
+    strategy = make_strategy(**BREAKEVEN)
+    trade = started(strategy)
+    tick(strategy, trade, 50500, 10)  # reached from 50000: floor 50100
+    adjust(strategy, trade, 50600, 0.01, 15)  # average 50300: its own trigger (50702.4) is not reached
+    after_fill(strategy, trade, 50600, 15)
+    assert trade.stop_loss == pytest.approx(50300 * 1.002)
+
+
+def test_an_adjustment_does_not_restart_the_time_activation_clock(db):
+    strategy = make_strategy(**TIMED)
+    trade = started(strategy)
+    adjust(strategy, trade, 48000, 0.01, 50)
+    after_fill(strategy, trade, 48000, 50)
+    tick(strategy, trade, 49250, 61)  # 61 minutes after the first entry, 11 after the adjustment
+    assert trade.get_custom_data(CUSTOM_DATA_KEY)["phase"] == "ACTIVE"
+
+
+def test_an_adjustment_never_ends_trailing(db):
+    strategy = make_strategy()
+    trade = started(strategy)
+    tick(strategy, trade, 52000, 10)  # ACTIVE: stop 51740
+    state = adjust(strategy, trade, 51500, 0.01, 15)  # average 50750: peak and stop are kept
+    after_fill(strategy, trade, 51500, 15)
+    state = trade.get_custom_data(CUSTOM_DATA_KEY)
+    assert (state["phase"], state["peak"]) == ("ACTIVE", 52000) and trade.stop_loss == pytest.approx(51740)
