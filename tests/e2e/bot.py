@@ -4,12 +4,19 @@ Started with the project's venv, on a config the test writes, with its own SQLit
 ``db_url`` given, e.g. a PostgreSQL database) and log; the
 REST API listens on a free loopback port and is reached with freqtrade-client. ``kill`` sends SIGKILL
 (a crash), ``stop`` SIGTERM; the fixture always reaps the process.
+
+A port chosen free can be taken before the bot binds it (other test sessions run beside this one): the
+port is chosen where the kernel hands out no ports of its own, the API password is this session's own (a
+bot of another session that holds the port answers Unauthorized, never as ours), and a bot whose API
+could not bind is restarted on another port.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
+import secrets
 import signal
 import socket
 import subprocess
@@ -23,13 +30,24 @@ from freqtrade_client import FtRestClient
 from ts_plugin.health_identity import health_file_name
 
 ROOT = Path(__file__).resolve().parents[2]
-API_USER, API_PASSWORD = "tester", "not-a-secret"
+API_USER, API_PASSWORD = "tester", f"not-a-secret-{secrets.token_hex(8)}"
+# Below the kernel's ephemeral range (Linux 32768-60999, BSD and macOS 49152-65535): no outgoing
+# connection and no bind to port 0 takes a port from here between its choice and the bot's bind.
+LISTEN_PORTS = (20000, 32767)
+PORT_TAKEN = "error while attempting to bind on address"  # uvicorn's log line; freqtrade runs on without API
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port nothing listens on now, picked at random (parallel sessions rarely meet)."""
+    for _ in range(1000):
+        port = random.randint(*LISTEN_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free loopback port in {LISTEN_PORTS}")
 
 
 def health_file(workdir: Path, db_url: str | None = None) -> Path:
@@ -39,6 +57,10 @@ def health_file(workdir: Path, db_url: str | None = None) -> Path:
 
 class BotDied(RuntimeError):
     """The bot process ended while a test waited for it: fail at once, with its log."""
+
+
+class PortTaken(BotDied):
+    """The bot's REST API could not bind its port: something else took it after it was chosen."""
 
 
 def wait_until(condition: Callable[[], Any], timeout: float, what: str, poll: float = 0.25) -> Any:
@@ -79,7 +101,20 @@ class BotProcess:
         """The plugin's health file of this bot: each bot's is named after its database."""
         return health_file(self.workdir, self.db_url)
 
-    def start(self, timeout: float = 90) -> "BotProcess":
+    def start(self, timeout: float = 90, attempts: int = 3) -> "BotProcess":
+        """Start the bot and wait for its REST API; on another port when the chosen one was taken."""
+        for attempt in range(attempts):
+            try:
+                return self._launch(timeout)
+            except PortTaken:
+                if attempt == attempts - 1:
+                    raise
+                self.kill()
+                self.api_port = self.config["api_server"]["listen_port"] = free_port()
+                self.client = FtRestClient(f"http://127.0.0.1:{self.api_port}", API_USER, API_PASSWORD)
+        raise AssertionError("unreachable")
+
+    def _launch(self, timeout: float) -> "BotProcess":
         config_file = self.workdir / "config.json"
         config_file.write_text(json.dumps(self.config, indent=2))
         command = [
@@ -92,6 +127,7 @@ class BotProcess:
         ]
         (self.workdir / "user_data").mkdir(exist_ok=True)
         env = {**os.environ, "PYTHONPATH": str(ROOT), **self.environment}
+        self._log_from = self.log.stat().st_size if self.log.exists() else 0  # this launch's part
         with open(self.log, "ab") as output:
             self.process = subprocess.Popen(command, cwd=self.workdir, env=env,
                                             stdout=output, stderr=subprocess.STDOUT)
@@ -101,6 +137,8 @@ class BotProcess:
     def _running(self) -> bool:
         if self.process is not None and self.process.poll() is not None:
             raise BotDied(f"bot exited with {self.process.returncode}:\n{self.log_tail()}")
+        if PORT_TAKEN in self.log.read_bytes()[self._log_from:].decode(errors="replace"):
+            raise PortTaken(f"port {self.api_port} taken before the bot could bind it")
         return self.client.ping() == {"status": "pong"} and self.client.show_config()["state"] == "running"
 
     def log_tail(self, lines: int = 60) -> str:
