@@ -10,7 +10,7 @@ Validation happens once at start-up; the trading loop only ever sees a valid ``T
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -123,6 +123,10 @@ class TrailingConfig(_Block):
     """The whole smart trailing configuration (the ``smart_trailing`` section)."""
 
     activation_profit: float = Field(default=0.015, gt=0, lt=1)
+    # "price": activate at entry x (1 + activation_profit). "profit_after_fees": activate once the
+    # trade's profit as freqtrade computes it (fees, leverage and funding included) exceeds
+    # activation_profit, as freqtrade's trailing_stop_positive_offset does (see builtin_match.py).
+    activation_basis: Literal["price", "profit_after_fees"] = "price"
     trail_distance: float = Field(default=0.005, gt=0, lt=1)
     breakeven: BreakevenConfig | None = None
     time_activation: TimeActivationConfig | None = None

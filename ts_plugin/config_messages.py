@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 import types
-from typing import Any, Iterable, Union, get_args, get_origin
+from typing import Any, Iterable, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -58,6 +58,8 @@ def _describe(root: type[BaseModel], section: str, error: dict) -> str:
         return f"{key}: required key is missing; allowed: {_allowed(annotation, constraints)}"
     if kind in _RANGE_KINDS:
         return f"{key} = {show(value)}: allowed: {_bounds(constraints)}"
+    if kind == "literal_error":  # the right type, not one of the names
+        return f"{key} = {show(value)}: allowed: {_allowed(annotation, constraints)}"
     got = _TYPE_NAMES.get(type(value), type(value).__name__)
     return f"{key} = {show(value)}: allowed: {_allowed(annotation, constraints)}, not {got}"
 
@@ -117,6 +119,8 @@ def _allowed(annotation: Any, constraints: list) -> str:
         text = f"a list of objects with keys {', '.join(item.model_fields)}"
     elif isinstance(inner, type) and issubclass(inner, BaseModel):
         text = f"an object with keys {', '.join(inner.model_fields)}"
+    elif get_origin(inner) is Literal:
+        text = "one of " + ", ".join(json.dumps(choice) for choice in get_args(inner))
     else:
         text = str(inner)
     if nullable:

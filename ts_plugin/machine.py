@@ -136,14 +136,23 @@ def trail_distance(
 
 
 def _should_activate(
-    state: TrailState, price: float, now: float, config: TrailingConfig
+    state: TrailState, price: float, now: float, config: TrailingConfig, profit: float | None = None
 ) -> str | None:
-    """Why the trade activates on this tick ('price' or 'time'), or None."""
-    # Compared as stored (without float noise): 50000 x 1.015 = 50749.99999999999 activates at
-    # 50750, and a state reloaded from its stored form activates on exactly the same ticks.
-    level, seen = noise_free(state.activation_price), noise_free(price)
-    if seen <= level if state.is_short else seen >= level:
-        return "price"
+    """Why the trade activates on this tick ('price' or 'time'), or None.
+
+    With ``activation_basis`` "profit_after_fees" and the caller's ``profit`` (freqtrade's own profit
+    ratio at this price: fees, leverage and funding included), the price rule is freqtrade's
+    ``trailing_stop_positive_offset`` rule instead: strictly above ``activation_profit``. Without a
+    profit (a state rebuilt from the trade) the price level stands in for it."""
+    if config.activation_basis == "profit_after_fees" and profit is not None:
+        if math.isfinite(profit) and profit > config.activation_profit:
+            return "price"
+    else:
+        # Compared as stored (without float noise): 50000 x 1.015 = 50749.99999999999 activates at
+        # 50750, and a state reloaded from its stored form activates on exactly the same ticks.
+        level, seen = noise_free(state.activation_price), noise_free(price)
+        if seen <= level if state.is_short else seen >= level:
+            return "price"
     timer = config.time_activation
     if (
         timer is not None
@@ -160,8 +169,11 @@ def step(
     now: float,
     config: TrailingConfig,
     momentum: Momentum | None = None,
+    profit: float | None = None,
 ) -> tuple[TrailState, tuple[Event, ...]]:
-    """Advance one tick. Returns the same ``state`` object (and no events) when nothing changes."""
+    """Advance one tick. Returns the same ``state`` object (and no events) when nothing changes.
+    ``profit``: freqtrade's profit ratio at ``price``, read only by ``activation_basis``
+    "profit_after_fees"."""
     if state.phase is Phase.CLOSED or not is_valid_price(price):
         return state, NO_EVENTS
     is_short = state.is_short
@@ -181,7 +193,7 @@ def step(
             phase = Phase.BREAKEVEN
         events.append(Event("BREAKEVEN", price, breakeven_level(state.entry, is_short, guard)))
     if phase is not Phase.ACTIVE:
-        reason = _should_activate(state, price, now, config)
+        reason = _should_activate(state, price, now, config, profit)
         if reason is not None:
             phase, activated_at = Phase.ACTIVE, now
             events.append(Event("ACTIVATED", price, state.stop, f"by {reason}"))

@@ -25,6 +25,7 @@ from pandas import DataFrame
 
 from ts_plugin import hooks, machine
 from ts_plugin.consistency import STOP_TOLERANCE, TradeFacts, contradiction, tick_slack
+from ts_plugin.builtin_match import trailing_value
 from ts_plugin.config import CONFIG_SECTION, ConfigError, TrailingConfig, merge_settings, parse_config
 from ts_plugin.events import EventLog, EventName, lookup_view
 from ts_plugin.health import HealthSchedule, publish
@@ -327,13 +328,14 @@ class SmartTrailingMixin(IStrategy):
         """Advance the trade's trailing state; return a new stop (freqtrade's relative form) or None."""
         if "custom_stoploss" in self._ts_inside:  # super() from a strategy's own custom_stoploss
             return self._ts_inner_stoploss
-        return self._ts_stoploss_part(pair, trade, current_time, current_rate, after_fill)
+        return self._ts_stoploss_part(pair, trade, current_time, current_rate, after_fill, current_profit)
 
     def _ts_stoploss_part(
-        self, pair: str, trade: Any, current_time: datetime, current_rate: float, after_fill: bool
+        self, pair: str, trade: Any, current_time: datetime, current_rate: float, after_fill: bool,
+        current_profit: float | None = None,
     ) -> float | None:
         try:
-            return self._ts_tick(pair, trade, current_time, current_rate, after_fill)
+            return self._ts_tick(pair, trade, current_time, current_rate, after_fill, current_profit)
         except Exception:
             # freqtrade would swallow this and silently stop trailing: make it loud and counted.
             self._ts_tick_errors += 1
@@ -341,7 +343,8 @@ class SmartTrailingMixin(IStrategy):
             return None
 
     def _ts_tick(
-        self, pair: str, trade: Any, current_time: datetime, current_rate: float, after_fill: bool
+        self, pair: str, trade: Any, current_time: datetime, current_rate: float, after_fill: bool,
+        current_profit: float | None = None,
     ) -> float | None:
         if not machine.is_valid_price(current_rate):
             self._ts_bad_rate(pair, trade, current_rate)
@@ -359,7 +362,7 @@ class SmartTrailingMixin(IStrategy):
         if config.momentum is not None:
             series = self._ts_momentum.get(pair)
             momentum = series.at(now) if series is not None else None
-        updated, events = machine.step(state, current_rate, now, config, momentum)
+        updated, events = machine.step(state, current_rate, now, config, momentum, profit=current_profit)
         if updated is not state:
             store.cache[key] = updated
             store.write(trade, updated)
@@ -375,6 +378,10 @@ class SmartTrailingMixin(IStrategy):
             return None
         if not machine.is_safe_side(stop, current_rate, updated.is_short):
             return None  # a stop through the price cannot be handed over: custom_exit closes the trade
+        if config.activation_basis == "profit_after_fees":
+            exact = trailing_value(updated, current_rate, trade.leverage or 1.0)
+            if exact is not None:
+                return self._ts_never_looser(trade, current_rate, exact)
         return self._ts_never_looser(
             trade, current_rate,
             stoploss_from_absolute(stop, current_rate, is_short=trade.is_short, leverage=trade.leverage or 1.0),

@@ -84,6 +84,8 @@ def settings_in_force(
 
     for key in ("activation_profit", "trail_distance"):
         add(key, getattr(config, key), _source(key, class_layer, config_layer))
+    if config.activation_basis != "price":  # the default stays off the line, as it always was
+        add("activation_basis", config.activation_basis, _source("activation_basis", class_layer, config_layer))
     for block in ("breakeven", "time_activation", "steps", "momentum"):
         source = _source(block, class_layer, config_layer)
         if block == "steps":
@@ -149,7 +151,8 @@ def format_message(settings: list[Setting]) -> str:
         return ", ".join(found)
 
     lines = ["\N{SHIELD} *Smart trailing:* settings in force"]
-    lines.append(f"*Activation:* `{shown('activation_profit', lambda v: '+' + _pct(v))}` "
+    basis = " profit after fees" if "activation_basis" in by_key else ""
+    lines.append(f"*Activation:* `{shown('activation_profit', lambda v: '+' + _pct(v))}{basis}` "
                  f"({sources('activation_profit')})")
     lines.append(f"*Trailing distance:* `{shown('trail_distance', _pct)}` ({sources('trail_distance')})")
     if "breakeven.trigger_profit" in by_key:
