@@ -16,7 +16,7 @@ import pytest
 
 from tests.e2e.bot import free_port, wait_until
 from tests.e2e.conftest import closed_trade, enter, stored_state
-from tests.e2e.test_backstop import TRAILING, backstops, fill_of, regular_stops, settings, walk
+from tests.e2e.test_backstop import TRAILING, activate, backstops, fill_of, regular_stops, settings, walk
 from tests.e2e.test_live_futures import FUTURES, PAIR, SYMBOL, positions
 from tests.e2e.test_live_futures import sandbox  # noqa: F401  (the one-perpetual sandbox fixture)
 from tests.e2e.test_live_spot import POLICY, counter
@@ -163,14 +163,11 @@ def test_a_backstop_fill_that_leaves_the_dca_part_is_a_partial_exit_and_the_stop
 
 
 def test_switched_off_at_restart_the_leftover_backstop_is_cancelled_and_counted(sandbox, start_bot):
-    bot = start_bot(dry_run=False, smart_trailing=settings(DISTANCE, True), **FUTURES)
-    trade = enter(bot, PAIR)
-    trade_id = trade["trade_id"]
-    wait_until(lambda: len(regular_stops(sandbox)) == 1, 60, "the initial conditional stop")
-    sandbox.set_price(PAIR, trade["open_rate"] * 1.03)
+    bot, trade_id, top, stop = activate(start_bot, sandbox, DISTANCE, backstop=True)
     (backstop,) = wait_until(lambda: backstops(sandbox) or None, 60, "the native trailing backstop")
-    wait_until(lambda: (s := stored_state(bot, trade_id)) and s.get("backstop_id"), 30, "its id to be stored")
-    bot.kill()
+    wait_until(lambda: (s := stored_state(bot, trade_id)) and s.get("backstop_id")
+               and s.get("exchange_stop_id") == str(stop["algoId"]), 30, "the backstop and the moved stop stored")
+    bot.kill()  # the regular stop's move is over: only the backstop is left to judge
 
     restarted = start_bot(dry_run=False, smart_trailing=settings(DISTANCE, False), workdir=bot.workdir,
                           api_port=free_port(), **FUTURES)
