@@ -81,3 +81,18 @@ def test_trailing_value_only_for_a_stop_the_trailing_level_set_now():
     assert trailing_value(state, 101.0, 1.0) is None  # the peak is not this rate
     waiting = machine.new_state(100.0, False, 0.0, MAPPED)
     assert trailing_value(waiting, 100.0, 1.0) is None
+
+
+def test_the_settings_line_shows_the_basis_and_reads_back():
+    from ts_plugin.diagnose.logs import SETTINGS_PREFIX, parse_settings
+    from ts_plugin.diagnose.rules import settings_mapping
+    from ts_plugin.settings_report import format_line, format_message, settings_in_force
+
+    layer = settings_from_builtin(True, 0.01, 0.015, True)
+    settings = settings_in_force(parse_config(layer), None, layer)
+    line = format_line(settings)
+    assert "activation_basis=profit_after_fees [config.json]" in line
+    assert "profit after fees" in format_message(settings)
+    assert parse_config(settings_mapping(parse_settings(line[line.index(SETTINGS_PREFIX):]))) == parse_config(layer)
+    price_line = format_line(settings_in_force(parse_config({}), None, {}))
+    assert "activation_basis" not in price_line  # the default keeps the line as it always was
