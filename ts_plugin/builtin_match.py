@@ -20,6 +20,9 @@ candle by a worst case that depends on who moved the stop (``Backtesting._get_cl
 open x (1 + offset - positive / leverage) for the built-in, open x (1 - positive / leverage) for a
 custom stoploss, both kept within the candle. Those trades have the same dates and exit reason and a
 lower exit price with the plugin (see the README, "Coming from freqtrade's trailing stop").
+One more, of measure zero: on a candle whose best price gives a profit of exactly the offset, the
+built-in (with ``trailing_only_offset_is_reached``) moves the stop to the hard-stop distance behind
+that price; the plugin does not move it.
 """
 
 from __future__ import annotations
