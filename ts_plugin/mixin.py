@@ -186,6 +186,11 @@ class SmartTrailingMixin(IStrategy):
             logger.warning("smart_trailing: exchange.native_backstop is on but order_types.stoploss_on_exchange "
                            "is off: no native trailing backstop will be held (it lives beside the stop on "
                            "the exchange)")
+        if self._ts_store.persist and dp is not None:
+            from ts_plugin.strategy.telegram_command import TrailingCommand
+
+            self._ts_telegram = TrailingCommand(self)  # /trailing in freqtrade's Telegram
+            self._ts_telegram.try_register(dp)
         super().ft_bot_start(**kwargs)  # type: ignore[misc]
         self._ts_report_settings()
 
@@ -238,6 +243,9 @@ class SmartTrailingMixin(IStrategy):
         publish the health view when it is due (``health.HealthSchedule``) and after a reconciliation."""
         if not self._ts_store.persist:
             return
+        telegram = getattr(self, "_ts_telegram", None)
+        if telegram is not None and telegram.pending:  # Telegram's thread was not ready at bot_start
+            telegram.try_register(getattr(self, "dp", None))
         now = current_time.timestamp()
         reconciler = self._ts_reconciler
         reconciled = reconciler is not None and reconciler.due(

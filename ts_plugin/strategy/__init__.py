@@ -1,0 +1,1 @@
+"""The strategy side of the plugin: what runs inside freqtrade's strategy object."""
