@@ -11,6 +11,7 @@ import pytest
 from freqtrade.exceptions import InvalidOrderException, TemporaryError
 
 from ts_plugin.exchange.backstop import BINANCE_USDM
+from ts_plugin.exchange.backstop_booking import carried, fill_id
 from ts_plugin.exchange.backstop_keeper import BackstopKeeper, Venue
 from ts_plugin.exchange.watch import Watches
 from ts_plugin.state import Phase, TrailState
@@ -35,6 +36,7 @@ class World:
         self.fail_place = None
         self.answers = {}  # order id -> what reading it returns
         self.booked = []  # fills booked as partial exits
+        self.recorded = set()  # exchange ids of the fills recorded in freqtrade's orders
         self.trade = SimpleNamespace(id=7, pair=PAIR, is_short=False, amount=2.0, is_open=True,
                                      has_open_position=True, stop_ids={"s1"}, exit_side="sell",
                                      entry_side="buy", open_orders=[])
@@ -94,6 +96,12 @@ class World:
 def world(monkeypatch):
     world = World()
     monkeypatch.setattr("ts_plugin.exchange.backstop_keeper.book_partial_exit", world.book, raising=False)
+    # freqtrade's order records by exchange id (the booking itself is tested on a real database in
+    # test_backstop_booking.py)
+    monkeypatch.setattr("ts_plugin.exchange.backstop_keeper.known_elsewhere",
+                        lambda trade, fill: fill_id(fill) in world.recorded)
+    monkeypatch.setattr("ts_plugin.exchange.backstop_keeper.carry_on_stop",
+                        lambda trade, record, fill: world.recorded.add(fill_id(fill)) or carried(fill))
     return world
 
 
@@ -254,14 +262,16 @@ def test_a_fired_backstop_becomes_the_outcome_of_the_trades_stop(world):
     world.answers["b1"] = {"id": "b1", "id_stop": "f9", "status": "closed", "status_stop": "triggered",
                            "filled": 2.0, "average": 103.45, "price": 103.45}
     answer = world.keeper.after_fetch("s1", PAIR, {"id": "s1", "status": "open", "filled": 0.0})
-    assert answer["id"] == "s1" and answer["status"] == "closed" and answer["average"] == 103.45
-    assert answer["id_stop"] == "f9" and answer["type"] == "stoploss"
+    # booked under the fill's own exchange id (what freqtrade's recovery lists), never the stop's
+    assert answer["id"] == "f9" and answer["status"] == "closed" and answer["average"] == 103.45
+    assert answer["id_stop"] == "f9" and answer["type"] == "stoploss" and world.recorded == {"f9"}
     assert ("cancel stop", "s1") in world.calls and world.state.backstop_id is None
     assert world.events[-1][0] == "WARNING" and world.governor.counters["backstop_exits"] == 1
-    # freqtrade reads its (now cancelled) stop again before it committed: the same answer, no request
+    # the (now cancelled) stop read again: its own answer, the fill is not handed out twice
     calls = len(world.calls)
-    again = world.keeper.after_fetch("s1", PAIR, {"id": "s1", "status": "canceled", "filled": 0.0})
-    assert again["average"] == 103.45 and len(world.calls) == calls
+    cancelled = {"id": "s1", "status": "canceled", "filled": 0.0}
+    assert world.keeper.after_fetch("s1", PAIR, cancelled) is cancelled and len(world.calls) == calls
+    assert world.governor.counters["backstop_exits"] == 1
     # an order that is not the trade's stop is left alone
     other = {"id": "x", "status": "open"}
     assert world.keeper.after_fetch("x", PAIR, other) is other

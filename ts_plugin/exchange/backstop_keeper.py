@@ -13,7 +13,10 @@ amount: if the bot stops, the exchange goes on trailing. The keeper
   other exit (seen as freqtrade cancels its stop after the exit filled);
 - when a backstop closed the whole position first, gives freqtrade that fill as the outcome of the
   trade's stop order (after cancelling that stop), so freqtrade closes the trade on its own stop path:
-  exit reason ``stoploss_on_exchange``, notifications, protections. A fill that closed only part of
+  exit reason ``stoploss_on_exchange``, notifications, protections; the fill is recorded under its own
+  exchange id and booked once (``backstop_booking.py``: freqtrade's recovery would book an unknown one
+  again on the pair's next trade), and with no regular stop open it is booked by the reconciliation.
+  A fill that closed only part of
   the position leaves the regular stop alone and is booked as a partial exit (``backstop_fills.py``);
   the backstop is then placed again for the rest. It looks only while the price has given back at
   least half the backstop's distance from the bot's peak (one request per iteration then, none
@@ -43,6 +46,7 @@ from ts_plugin.events import EventName
 from ts_plugin.exchange.backstop import (BINANCE_USDM, BYBIT_LINEAR, PriceDistance, TrailGrid, client_id,
                                          trade_id_of)
 from ts_plugin.exchange.backstop_fills import book_partial_exit, closes_all
+from ts_plugin.exchange.backstop_booking import book_exit, carry_on_stop, fill_id, known_elsewhere
 from ts_plugin.exchange.listing import OPEN_STATUSES
 from ts_plugin.exchange.venues import binance_futures, bybit
 from ts_plugin.state import Phase, TrailState
@@ -298,14 +302,39 @@ class BackstopKeeper:
                 self._book_partial(trade, fill)
             self.fired.pop(trade.id, None)  # booked (a failure keeps them for the next iteration)
             return order  # the regular stop covers the rest; the backstop is placed again for it
+        if known_elsewhere(trade, whole):  # booked already: never a second time
+            self.fired.pop(trade.id, None)
+            return order
         self.fired[trade.id] = [whole]
         if order.get("status") in OPEN_STATUSES:
             self._cancel_stop(str(order_id), pair)
         self.governor.counters["backstop_exits"] += 1
-        logger.info("smart_trailing: stop order %s of %s (trade %s) carries the fill of native trailing "
-                    "backstop %s", order_id, pair, trade.id, whole.get("id"))
-        return {**whole, "id": order["id"], "id_stop": whole.get("id_stop") or whole.get("id"),
-                "type": "stoploss", "status_stop": "triggered"}
+        logger.info("smart_trailing: stop order %s of %s (trade %s) carries the fill %s of native trailing "
+                    "backstop %s, recorded under the fill's id", order_id, pair, trade.id, fill_id(whole),
+                    whole.get("id"))
+        return carry_on_stop(trade, record, whole)
+
+    def _book_without_stop(self, trade: Any) -> None:
+        """A backstop closed the whole position of a trade with no regular stop open (placed before
+        freqtrade's first one, or that one was refused): no stop read can carry the fill, so it is
+        booked here as the trade's stop exit (``backstop_booking.book_exit``)."""
+        fills, stops = self.fired.get(trade.id), getattr(trade, "open_sl_orders", None)
+        if not fills or stops is None or stops:
+            return
+        if any(getattr(o, "ft_order_side", None) == trade.entry_side for o in getattr(trade, "open_orders", ())):
+            return  # an entry may have filled that freqtrade has not booked: judged once it has
+        whole = next((fill for fill in fills if closes_all(self.governor.exchange, trade, fill)), None)
+        if whole is None:
+            return
+        booked = book_exit(trade, whole)  # a failure keeps the fill for the next reconciliation
+        self.fired.pop(trade.id, None)
+        if not booked:
+            return
+        self.governor.counters["backstop_exits"] += 1
+        logger.info("smart_trailing: trade %s of %s had no stop order open; the fill %s of native trailing "
+                    "backstop %s is booked as its stop exit", trade.id, trade.pair, fill_id(whole),
+                    whole.get("id"))
+        self.drop(trade, "the backstop closed the position")
 
     def _book_partial(self, trade: Any, fill: dict) -> None:
         governor = self.governor
@@ -463,7 +492,9 @@ class BackstopKeeper:
                 self.check(trade, replace(state, backstop_id=state.backstop_id if state.backstop_id not in held
                                           else None, backstop_kept=tuple(i for i in state.backstop_kept
                                                                          if i not in held)))
-            self.follow(trade)
+            self._book_without_stop(trade)
+            if trade.is_open:
+                self.follow(trade)
 
     def _reconcile_orders(self, trades: dict[Any, Any], listed: list[dict]) -> set[str]:
         """An order venue: each listed backstop names its trade by its client id."""
