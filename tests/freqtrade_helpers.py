@@ -101,3 +101,22 @@ def tick(strategy, trade: Trade, price: float, minutes: float):
 
 def reload_trade(trade_id: int) -> Trade:
     return Trade.session.get(Trade, trade_id)
+
+
+def book_fill(trade: Trade, side: str, quote: float, price: float, amount: float):
+    """An order asked at ``quote`` that filled at ``price``, booked through freqtrade's own
+    ``update_trade`` (open rate, average entry and the stop it recomputes from them); the order."""
+    from freqtrade.persistence import Order
+
+    number = len(trade.orders) + 1
+    order = Order(
+        ft_order_side=side, ft_pair=trade.pair, ft_is_open=True, ft_amount=amount, ft_price=quote,
+        order_id=f"{side}-{trade.id}-{number}", status="open", symbol=trade.pair, order_type="market", side=side,
+        price=quote, amount=amount, filled=0.0, remaining=amount, order_date=OPENED,
+    )
+    trade.orders.append(order)
+    order.status, order.ft_is_open, order.average = "closed", False, price
+    order.filled, order.remaining, order.cost = amount, 0.0, price * amount
+    order.order_filled_date = OPENED
+    trade.update_trade(order)
+    return order

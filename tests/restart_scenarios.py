@@ -12,7 +12,7 @@ import pytest
 from freqtrade.persistence import Trade, init_db
 from freqtrade.persistence.custom_data import _CustomData
 
-from tests.freqtrade_helpers import add_trade, make_strategy, reload_trade, tick
+from tests.freqtrade_helpers import OPENED, add_trade, book_fill, make_strategy, reload_trade, tick
 from ts_plugin.exchange.wiring import StrategyLedger
 from ts_plugin.store import CUSTOM_DATA_KEY
 
@@ -55,6 +55,27 @@ def _filled(side: str, amount: float):
         safe_amount = amount
 
     return FilledOrder()
+
+
+def filled_away_from_the_quote(strategy, quote: float, price: float, is_short: bool = False):
+    """A market entry asked at ``quote`` and filled at ``price``, as freqtrade books it (its hard stop
+    re-set from the fill and flagged ``is_stop_loss_trailing``), the plugin's fill and after-fill tick."""
+    trade = add_trade(quote, is_short=is_short)
+    trade.price_precision, trade.precision_mode_price = 0.001, 4  # ccxt's TICK_SIZE, Bybit's XMR tick
+    Trade.commit()
+    order = book_fill(trade, trade.entry_side, quote, price, trade.amount)
+    strategy.order_filled(pair=trade.pair, trade=trade, order=order, current_time=OPENED)
+    after_fill(strategy, trade, price, minutes=1)
+    return trade
+
+
+def after_fill(strategy, trade, rate: float, minutes: float):
+    """The call freqtrade makes right after each fill (custom_stoploss with after_fill)."""
+    from datetime import timedelta
+
+    strategy.ft_stoploss_adjust(rate, trade, OPENED + timedelta(minutes=minutes), trade.calc_profit_ratio(rate),
+                                0, after_fill=True)
+    Trade.commit()
 
 
 def replay(database: Database, restart_at: int | None):
@@ -206,3 +227,79 @@ class RestartScenarios:
         tick(strategy, trade, 52000, 45)
         assert len(strategy._ts_store.cache) == 1
         assert StrategyLedger(strategy).state_of(reload_trade(trade.id)).peak == 52000
+
+    @pytest.mark.parametrize("is_short, quote, fill, quiet", [
+        (False, 103.479, 103.796, [104.2, 103.9]),  # the Bybit soak's trade: 0.3 % above the quote
+        (True, 103.479, 103.162, [102.8, 103.1]),
+    ])
+    def test_a_fill_away_from_the_quote_is_not_a_moved_stop(self, database, caplog, is_short, quote, fill, quiet):
+        """freqtrade re-sets the hard stop from the fill and flags it trailing: nothing trailed, so the
+        stored state is kept across a restart (it was rebuilt, its stop dropped, with a WARNING)."""
+        strategy = make_strategy()
+        trade = filled_away_from_the_quote(strategy, quote, fill, is_short)
+        assert trade.is_stop_loss_trailing and trade.stop_loss != trade.initial_stop_loss  # freqtrade's flag
+        for minutes, price in enumerate(quiet, start=5):
+            tick(strategy, trade, price, minutes)
+        before = trade.get_custom_data(CUSTOM_DATA_KEY)
+        assert before["phase"] == "WAITING" and before["stop"] is None
+
+        trade_id = trade.id
+        database.restart()
+        restarted, trade = make_strategy(), reload_trade(trade_id)
+        tick(restarted, trade, quiet[-1], 20)
+        assert restarted.trailing_summary()["rebuilt"] == 0 and "rebuilt from the trade" not in caplog.text
+        assert trade.get_custom_data(CUSTOM_DATA_KEY) == before
+        peak = fill * (0.98 if is_short else 1.02)  # past the 1.5 % activation: trails from the fill
+        tick(restarted, trade, peak, 25)
+        assert trade.get_custom_data(CUSTOM_DATA_KEY)["phase"] == "ACTIVE"
+        assert trade.stop_loss == pytest.approx(peak * (1.005 if is_short else 0.995), abs=0.002)
+
+    def test_an_adjustment_before_the_restart_is_not_a_moved_stop(self, database, caplog):
+        """A buy at 50600 on an entry at 50000: average 50300, freqtrade's hard stop re-set from it
+        (47785, flagged trailing); the state below activation is kept across the restart."""
+        strategy = make_strategy()
+        trade = filled_away_from_the_quote(strategy, 50000.0, 50000.0)  # filled at the quote
+        tick(strategy, trade, 50300, 5)
+        order = book_fill(trade, trade.entry_side, 50500, 50600, 0.01)
+        strategy.order_filled(pair=trade.pair, trade=trade, order=order, current_time=OPENED)
+        after_fill(strategy, trade, 50600, minutes=6)
+        assert trade.open_rate == pytest.approx(50300) and trade.stop_loss == pytest.approx(47785)
+        assert trade.is_stop_loss_trailing
+        before = trade.get_custom_data(CUSTOM_DATA_KEY)
+        assert before["phase"] == "WAITING" and before["stop"] is None and before["entry"] == pytest.approx(50300)
+
+        trade_id = trade.id
+        database.restart()
+        restarted, trade = make_strategy(), reload_trade(trade_id)
+        tick(restarted, trade, 50400, 10)
+        assert restarted.trailing_summary()["rebuilt"] == 0 and "rebuilt from the trade" not in caplog.text
+        assert trade.get_custom_data(CUSTOM_DATA_KEY) == before
+        tick(restarted, trade, 51100, 15)  # past 50300 x 1.015 = 51054.5
+        assert trade.get_custom_data(CUSTOM_DATA_KEY)["phase"] == "ACTIVE"
+        assert trade.stop_loss == pytest.approx(51100 * 0.995)
+
+    @pytest.mark.parametrize("edit, words", [
+        ({"phase": "WAITING", "stop": None, "activated_at": None, "distance": None}, "no stored stop"),
+        ({"stop": 50000.0}, "looser than the trade's stop"),
+    ])
+    def test_a_real_trailing_move_after_a_fill_away_and_an_adjustment_still_rebuilds(
+            self, database, caplog, edit, words):
+        """The trade trailed to 51740 after both: a row without that stop, or with a looser one,
+        is still rebuilt, freqtrade's stop kept."""
+        strategy = make_strategy()
+        trade = filled_away_from_the_quote(strategy, 49900.0, 50000.0)
+        book_fill(trade, trade.entry_side, 49950, 50000, 0.01)
+        strategy.order_filled(pair=trade.pair, trade=trade, order=trade.orders[-1], current_time=OPENED)
+        after_fill(strategy, trade, 50000, minutes=2)
+        tick(strategy, trade, 52000, 45)
+        assert trade.stop_loss == pytest.approx(51740)
+        trade.set_custom_data(CUSTOM_DATA_KEY, {**trade.get_custom_data(CUSTOM_DATA_KEY), **edit})
+        Trade.commit()
+
+        trade_id = trade.id
+        database.restart()
+        restarted, trade = make_strategy(), reload_trade(trade_id)
+        tick(restarted, trade, 51900, 50)
+        assert words in caplog.text and restarted.trailing_summary()["rebuilt"] == 1
+        assert trade.stop_loss == pytest.approx(51740)
+        assert trade.get_custom_data(CUSTOM_DATA_KEY)["stop"] == pytest.approx(51740)

@@ -36,8 +36,27 @@ class TradeFacts:
     open_rate: float
     entry_prices: tuple[float, ...]  # prices of the filled entry orders (empty when unknown)
     stop_loss: float | None
-    stop_moved: bool  # freqtrade's is_stop_loss_trailing: the stop left its initial hard level
+    # The tightest stop freqtrade sets this trade without trailing (entry_stop.untrailed_stop): its
+    # hard stop from the quote and from every entry; None when unknown (then any stop counts as moved).
+    untrailed_stop: float | None
     price_step: float = 0.0  # the pair's price tick: freqtrade rounds the stop it holds to it
+
+
+def trailed_stop(facts: TradeFacts) -> float | None:
+    """freqtrade's stop when a trailing stop moved it, else None.
+
+    Not freqtrade's ``is_stop_loss_trailing``: that flag is also set when an entry fill away from the
+    quote or a position adjustment re-sets the hard stop from the new entry, which trails nothing.
+    A stop counts as moved only when it is tighter than every hard stop the trade's entries give,
+    by more than a tick (freqtrade rounds a recomputed hard stop, float noise can make that a tick)."""
+    held, untrailed = facts.stop_loss, facts.untrailed_stop
+    if held is None or held <= 0:
+        return None
+    if untrailed is not None:
+        tighter = held < untrailed if facts.is_short else held > untrailed
+        if not tighter or abs(held - untrailed) <= tick_slack(untrailed, facts.price_step):
+            return None
+    return held
 
 
 def contradiction(state: TrailState, facts: TradeFacts) -> str | None:
@@ -51,8 +70,8 @@ def contradiction(state: TrailState, facts: TradeFacts) -> str | None:
     low, high = min(prices) * (1 - ENTRY_TOLERANCE), max(prices) * (1 + ENTRY_TOLERANCE)
     if not low <= state.entry <= high:
         return f"stored entry {state.entry:g} far from the trade's entry {facts.open_rate:g}"
-    held = facts.stop_loss
-    if facts.stop_moved and held is not None and held > 0:
+    held = trailed_stop(facts)
+    if held is not None:
         if state.stop is None:
             return f"no stored stop but the trade's stop was moved to {held:g}"
         slack = tick_slack(held, facts.price_step)

@@ -19,12 +19,11 @@ from typing import Any
 from freqtrade.enums import RunMode
 from freqtrade.exceptions import OperationalException
 from freqtrade.exchange import timeframe_to_seconds
-from freqtrade.exchange.exchange_utils import TICK_SIZE
 from freqtrade.strategy import DecimalParameter, IStrategy, stoploss_from_absolute
 from pandas import DataFrame
 
 from ts_plugin import hooks, machine
-from ts_plugin.consistency import STOP_TOLERANCE, TradeFacts, contradiction, tick_slack
+from ts_plugin.consistency import STOP_TOLERANCE, contradiction
 from ts_plugin.builtin_match import trailing_value
 from ts_plugin.config import CONFIG_SECTION, ConfigError, TrailingConfig, merge_settings, parse_config
 from ts_plugin.events import EventLog, EventName, lookup_view
@@ -34,6 +33,7 @@ from ts_plugin.indicators import MomentumSeries, add_momentum_columns, momentum_
 from ts_plugin.rebuild_facts import rebuild_best_price
 from ts_plugin.state import Phase, StateError, TrailState
 from ts_plugin.store import StateStore
+from ts_plugin.trade_facts import moved_stop, trade_facts
 from ts_plugin.summary import exit_kind, is_losing_entry_candle_trailing_exit
 
 logger = logging.getLogger("ts_plugin")
@@ -50,30 +50,6 @@ _PARAM_TARGETS = {
     "ts_trail_distance": ("trail_distance", None),
     "ts_breakeven_trigger": ("breakeven", "trigger_profit"),
 }
-
-
-def price_step(trade: Any) -> float:
-    """The trade's price tick (0 when unknown), from the precision freqtrade stored on it."""
-    precision = getattr(trade, "price_precision", None)
-    if not precision:
-        return 0.0
-    if getattr(trade, "precision_mode_price", None) == TICK_SIZE:
-        return float(precision)
-    return 10.0 ** -float(precision)
-
-
-def moved_stop(trade: Any) -> float | None:
-    """The stop freqtrade holds when something moved it off the initial hard stop, else None.
-
-    freqtrade's ``is_stop_loss_trailing`` alone is not enough: recomputing the hard stop can round
-    float noise into a one-tick move and set the flag without anything having trailed."""
-    stop = trade.stop_loss
-    if not stop or not getattr(trade, "is_stop_loss_trailing", False):
-        return None
-    initial = getattr(trade, "initial_stop_loss", None)
-    if initial and abs(float(stop) - float(initial)) <= tick_slack(float(initial), price_step(trade)):
-        return None
-    return float(stop)
 
 
 class SmartTrailingMixin(IStrategy):
@@ -462,7 +438,7 @@ class SmartTrailingMixin(IStrategy):
         except StateError as exc:
             problem, replace_row = f"stored state unreadable ({exc})", True
         if previous is not None:
-            problem = contradiction(previous, self._ts_facts(trade))
+            problem = contradiction(previous, trade_facts(trade))
             replace_row = problem is not None
         elif problem is None and not new_trade:
             problem = "no stored state"
@@ -488,23 +464,6 @@ class SmartTrailingMixin(IStrategy):
         if state.crossed_at is not None and state.phase is not Phase.CLOSED:
             self._ts_exit_due(key, True)
         return state
-
-    @staticmethod
-    def _ts_facts(trade: Any) -> TradeFacts:
-        stop = trade.stop_loss
-        entry_prices = tuple(
-            float(order.safe_price) for order in getattr(trade, "orders", ())
-            if order.ft_order_side == trade.entry_side and order.filled and order.safe_price
-        )
-        return TradeFacts(
-            is_short=bool(trade.is_short),
-            is_open=bool(trade.is_open),
-            open_rate=float(trade.open_rate),
-            entry_prices=entry_prices,
-            stop_loss=float(stop) if stop else None,
-            stop_moved=moved_stop(trade) is not None,
-            price_step=price_step(trade),
-        )
 
     def _ts_rebuild(self, trade: Any, now: float, rebuilds: int) -> TrailState:
         config = self._ts_config()

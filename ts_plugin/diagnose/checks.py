@@ -35,6 +35,7 @@ from ts_plugin.consistency import TradeFacts, contradiction, tick_slack
 from ts_plugin.diagnose import formatting as fmt
 from ts_plugin.diagnose.rules import Rules
 from ts_plugin.diagnose.snapshot import Snapshot
+from ts_plugin.entry_stop import Fill, untrailed_stop
 from ts_plugin.exchange.policy import improvement
 from ts_plugin.machine import breakeven_level, profit_ratio, trail_distance
 from ts_plugin.state import Phase, StateError, TrailState, decode, noise_free
@@ -114,14 +115,20 @@ def read_state(stored: Any) -> tuple[TrailState | None, str | None]:
 
 
 def _facts(trade: Mapping[str, Any], step: float) -> TradeFacts:
-    entries = tuple(float(o["safe_price"]) for o in trade.get("orders") or ()
-                    if o.get("ft_order_side") == ("sell" if trade.get("is_short") else "buy")
-                    and o.get("status") == "closed" and o.get("safe_price"))
-    stop, initial = trade.get("stop_loss_abs"), trade.get("initial_stop_loss_abs")
+    """The bot's facts (trade_facts.trade_facts) from freqtrade's API view of the trade."""
+    is_short = bool(trade.get("is_short"))
+    filled = [o for o in trade.get("orders") or () if o.get("status") == "closed" and o.get("safe_price")]
+    fills = [Fill(o.get("ft_order_side") == ("sell" if is_short else "buy"), float(o["safe_price"]),
+                  float(o.get("filled") or o.get("amount") or 0)) for o in filled]
+    stop, initial, ratio = (trade.get("stop_loss_abs"), trade.get("initial_stop_loss_abs"),
+                            trade.get("initial_stop_loss_ratio"))
+    untrailed = untrailed_stop(
+        is_short=is_short, leverage=float(trade.get("leverage") or 1.0), open_rate=float(trade["open_rate"]),
+        stoploss=float(ratio) if ratio is not None else None, initial_stop=initial, fills=fills, price_step=step)
     return TradeFacts(
-        is_short=bool(trade.get("is_short")), is_open=True, open_rate=float(trade["open_rate"]),
-        entry_prices=entries, stop_loss=stop,
-        stop_moved=stop is not None and initial is not None and stop != initial, price_step=step)
+        is_short=is_short, is_open=True, open_rate=float(trade["open_rate"]),
+        entry_prices=tuple(fill.price for fill in fills if fill.is_entry), stop_loss=stop,
+        untrailed_stop=untrailed, price_step=step)
 
 
 def observe_trade(trade: Mapping[str, Any], stored: Any, rules: Rules, stop_on_exchange: bool,
