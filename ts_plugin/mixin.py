@@ -105,6 +105,7 @@ class SmartTrailingMixin(IStrategy):
         self._ts_inner_stoploss: float | None = None
         self._ts_exit_signals_forced = False
         self._ts_crossed: set = set()  # cache keys of open trades due to exit (stop through the price)
+        self._ts_through_price: set = set()  # the same, seen by the governor (exchange stop behind)
         self._ts_bad_rates = 0
         self._ts_bad_rate_trades: set = set()
 
@@ -202,6 +203,13 @@ class SmartTrailingMixin(IStrategy):
             self._ts_crossed.discard(key)
         if self._ts_exit_signals_forced:
             self.use_exit_signal = bool(self._ts_crossed)
+
+    def _ts_stop_through_price(self, trade: Any) -> None:
+        """The governor saw this trade's stop at or through the price while the exchange stop is not
+        (live, stoploss on exchange: freqtrade leaves the exit to that stop): exit now (``custom_exit``)."""
+        key = self._ts_store.key(trade)
+        self._ts_through_price.add(key)
+        self._ts_exit_due(key, True)
 
     def _ts_install_governor(self, exchange: Any) -> None:
         from ts_plugin.exchange.wiring import install_governor
@@ -406,8 +414,11 @@ class SmartTrailingMixin(IStrategy):
 
     def _ts_exit_part(self, trade: Any) -> str | None:
         store = self._ts_store
-        state = store.cache.get(store.key(trade))
+        key = store.key(trade)
+        state = store.cache.get(key)
         if state is not None and state.crossed_at is not None and state.phase is not Phase.CLOSED:
+            return CROSSED_EXIT_REASON
+        if key in self._ts_through_price:
             return CROSSED_EXIT_REASON
         return None
 
@@ -511,6 +522,8 @@ class SmartTrailingMixin(IStrategy):
                 state = machine.rebase_entry(state, entry, now, self._ts_config(), price=getattr(order, "safe_price", None))
                 store.cache[key] = state
                 store.write(trade, state)
+            if not first_fill and self._ts_governor is not None:
+                self._ts_governor.follow_entry(trade)  # the exchange stop for the new amount, now
             return
         if side != trade.exit_side and side != "stoploss":
             return
@@ -528,6 +541,7 @@ class SmartTrailingMixin(IStrategy):
                              stop=state.stop, peak=state.peak, trade=trade)
         store.write(trade, machine.close(state, now, reason))
         store.cache.pop(key, None)
+        self._ts_through_price.discard(key)
         self._ts_exit_due(key, False)
 
     def _ts_count_exit(self, state: TrailState, reason: str, trade: Any, price: Any, now: float) -> None:

@@ -28,12 +28,15 @@ from ts_plugin.events import EventLog, EventName
 from ts_plugin.exchange.cancel_outcome import covers, filled_amount, went_off
 from ts_plugin.exchange.capabilities import ReplacementPath, replacement_path
 from ts_plugin.exchange.circuit import CircuitBreaker, CircuitState
+from ts_plugin.exchange.entry_follow import EntryFollower
 from ts_plugin.exchange.lag import LagAlarms
 from ts_plugin.exchange.listing import OPEN_STATUSES, open_stop_orders
 from ts_plugin.exchange.placement import Placement, find_placed
 from ts_plugin.exchange.policy import UpdatePolicy, decide, improvement
 from ts_plugin.exchange.price_band import band_for, clamp, is_band_refusal
 from ts_plugin.exchange.retry import RetryBudgetExceeded, RetryPolicy, call_with_retry
+from ts_plugin.exchange.through_price import ALARM_KIND as THROUGH_PRICE
+from ts_plugin.exchange.through_price import exit_due, is_would_trigger
 from ts_plugin.exchange.venues import amend_unchanged
 from ts_plugin.exchange.watch import UNPROTECTED, TradeKey, TradeWatch, Watches
 from ts_plugin.state import TrailState
@@ -105,6 +108,10 @@ class StopGovernor:
         self._original: dict[str, Callable] = {}
         self.reconciled = False  # moves wait for the first reconciliation after start-up
         self.backstop: Any | None = None  # the native trailing backstop keeper, when one is held
+        # Told when a trade's stop is through the price and the exchange stop is not (the strategy
+        # exits it, see through_price.py); set by wiring.
+        self.on_through_price: Callable[[Any], None] | None = None
+        self.entry = EntryFollower(self)  # the stop follows an entry adjustment's new amount
 
     # ----- installation ---------------------------------------------------------------------------
 
@@ -155,6 +162,8 @@ class StopGovernor:
         still_tightening = previous is not None and improvement(previous, stop_loss, is_short) > 0
         now = self._wall()
         exchange_stop = self._price_of(order)
+        self.entry.settled(pair, order.get("id"))  # freqtrade's cancel after an entry fill is behind us
+        self._check_through_price(trade, key, stop_loss, exchange_stop, is_short)
         self.lag.gap(key, watch, exchange_stop, stop_loss, is_short, now)
         if not self._original["stoploss_adjust"](stop_loss, order, side):
             return False
@@ -205,6 +214,47 @@ class StopGovernor:
 
         self.watches.raise_once(key, kind, emit)
 
+    # ----- a stop through the price ----------------------------------------------------------------
+
+    def _check_through_price(self, trade: Any, key: TradeKey, stop_loss: float, exchange_stop: float | None,
+                             is_short: bool) -> None:
+        """Every iteration: the bot's stop at or through the price while the exchange stop is not."""
+        if trade is None:
+            return
+        try:  # the rate freqtrade refreshed at this iteration (cached: no request)
+            rate = float(self.exchange.get_rate(trade.pair, refresh=False, side="exit", is_short=is_short))
+        except Exception:
+            return
+        if exit_due(float(stop_loss), exchange_stop, rate, is_short):
+            self._through_price(trade, key, stop_loss, exchange_stop, rate, None)
+
+    def _through_price(self, trade: Any, key: TradeKey, stop_loss: float, exchange_stop: float | None,
+                       rate: float | None, refusal: BaseException | None) -> None:
+        """The trade exits now (the strategy's ``custom_exit``); one WARNING per trade and episode."""
+        pair = key[0]
+        self.counters["stop_through_price_refused" if refusal is not None else "stop_through_price_seen"] += 1
+        fields = {"bot_stop": float(stop_loss), "exchange_stop": exchange_stop, "price": rate}
+        if refusal is not None:
+            fields["refusal"] = str(refusal)[:200]
+        logger.debug("smart_trailing: stop of %s through the price: %s", pair, fields)
+
+        def emit() -> None:
+            self.counters["stop_through_price_exits"] += 1
+            self.events.emit(EventName.WARNING, key[1], pair, reason=(
+                "the bot's stop is at or through the price and the exchange stop is not"
+                + (" (the exchange refused the new stop: it would trigger at once)" if refusal is not None else "")
+                + "; exiting the trade now"), **fields)
+
+        self.watches.raise_once(key, THROUGH_PRICE, emit)
+        if self.on_through_price is not None:
+            self.on_through_price(trade)
+
+    # ----- an entry adjustment's new amount (entry_follow.py) ------------------------------------
+
+    def follow_entry(self, trade: Any) -> None:
+        """An entry adjustment filled: the trade's stop for the new amount now, new stop first."""
+        self.entry.follow(trade)
+
     # ----- guarded exchange calls -----------------------------------------------------------------
 
     def _guarded(self, label: str, func: Callable[[], Any]) -> Any:
@@ -231,7 +281,10 @@ class StopGovernor:
     def cancel_stoploss_order(self, order_id: str, pair: str, params: dict | None = None) -> dict:
         """Cancel with retries; an 'unknown order' answer is checked against the order's real status."""
         original = self._original["cancel_stoploss_order"]
-        _, key = self._trade_key(pair)
+        trade, key = self._trade_key(pair)
+        answered = self.entry.before_cancel(trade, order_id, pair)
+        if answered is not None:
+            return answered  # kept for the new amount, or already replaced by a stop for it
         try:
             result = self._guarded("cancel stop", lambda: original(order_id, pair, params))
         except InvalidOrderException as exc:
@@ -239,6 +292,7 @@ class StopGovernor:
         self.watches.of(key).cancelled_at = self._mono()
         self.watches.blockers.pop((pair, str(order_id)), None)
         self._backstop("after_cancel", order_id, pair)
+        self.entry.cancelled(pair, order_id, result)
         return result
 
     def fetch_stoploss_order(self, order_id: str, pair: str, params: dict | None = None) -> dict:
@@ -535,6 +589,9 @@ class StopGovernor:
                             order["id"], trade.pair, exc)
                 return
             except ccxt.BaseError as exc:
+                if is_would_trigger(exc):
+                    self._through_price(trade, key, stop_loss, self._price_of(order), None, exc)
+                    return
                 if not retry and is_band_refusal(exc):
                     self._band_refused("amended stop", trade.pair, exc)
                     continue
@@ -587,14 +644,21 @@ class StopGovernor:
         from freqtrade.persistence import Order
 
         key = (trade.pair, getattr(trade, "id", None))
-        created, stop = self._place_in_band(
-            key, trade.pair, side, float(trade.amount), float(stop_loss), self._order_types(),
-            self._known_stop_ids(trade, trade.pair) | {str(order["id"])},
-            lambda stop, types: self._original["create_stoploss"](
-                pair=trade.pair, amount=trade.amount, stop_price=stop,
-                order_types=types, side=side, leverage=trade.leverage,
-            ),
-        )
+        try:
+            created, stop = self._place_in_band(
+                key, trade.pair, side, float(trade.amount), float(stop_loss), self._order_types(),
+                self._known_stop_ids(trade, trade.pair) | {str(order["id"])},
+                lambda stop, types: self._original["create_stoploss"](
+                    pair=trade.pair, amount=trade.amount, stop_price=stop,
+                    order_types=types, side=side, leverage=trade.leverage,
+                ),
+            )
+        except InvalidOrderException as exc:
+            if not is_would_trigger(exc):
+                raise
+            # The old stop stays live; the trade exits now instead (a refusal, not a failure).
+            self._through_price(trade, key, stop_loss, self._price_of(order), None, exc)
+            return
         record = Order.parse_from_ccxt_object(created, trade.pair, "stoploss", trade.amount, stop)
         trade.orders.append(record)
         cancelled: dict | None = None

@@ -75,6 +75,7 @@ def install_governor(strategy: Any, exchange: Any) -> tuple[StopGovernor, Reconc
         governor = StopGovernor(exchange, settings, StrategyLedger(strategy), strategy._ts_events,
                                 order_types=lambda: strategy.order_types, dry_run=dry_run)
         governor.install()
+    governor.on_through_price = strategy._ts_stop_through_price  # the strategy exits such a trade
     previous = strategy.order_types.get("stoploss_on_exchange_interval", 60)
     # freqtrade re-reads this every check; 0 lets an emergency move out at once. The plugin's own
     # min_update_interval_s now rules the pace.
