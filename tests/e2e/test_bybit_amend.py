@@ -41,12 +41,12 @@ def start_bybit_bot(proxy, tmp_path):
     bots: list[BotProcess] = []
     exchange_settings, environment = proxy.freqtrade_settings()
 
-    def start(workdir=None, settings=SETTINGS) -> BotProcess:
+    def start(workdir=None, settings=SETTINGS, strategy="E2ETrailing") -> BotProcess:
         folder = workdir or tmp_path / f"bot{len(bots)}"
         folder.mkdir(exist_ok=True)
         config = bot_config({**exchange_settings, "name": "bybit"}, free_port(), [PAIR], dry_run=False,
                             smart_trailing=settings, **FUTURES)
-        bot = BotProcess(folder, config, "E2ETrailing", STRATEGIES, environment)
+        bot = BotProcess(folder, config, strategy, STRATEGIES, environment)
         bots.append(bot)
         return bot.start()
 
