@@ -9,7 +9,9 @@ unknown", as when Binance's gateway loses the matching engine's reply),
 ``{"kind": "fill_other_stops"}`` (on a stop's create, ``POST /fapi/v1/algoOrder`` or ``POST
 /v5/order/create``: the order is placed, then the symbol's other live stops go off at the current
 price, as if the price had touched them at that instant: a stop filling between a replacement's
-create and the old stop's cancel, met deterministically).
+create and the old stop's cancel, met deterministically),
+``{"kind": "slip", "ratio": 0.003}`` (Bybit, on ``POST /v5/order/create``: the price moves by the ratio
+just before the order is carried out, so a market order fills that far from the sender's quote).
 Each may carry ``"times": N`` (default 1) and ``"when": {"type": "STOP_LOSS_LIMIT"}`` to hit only
 requests whose parameters match (e.g. the stop placement, not the entry order on the same path). The endpoint key is ``"METHOD /path"``, e.g.
 ``"DELETE /api/v3/order"``; ``"*"`` matches every endpoint. A ``"latency_ms"`` applies to every call.
@@ -22,6 +24,8 @@ from dataclasses import dataclass, field
 
 # Carried out after the request itself (the others act before it, or instead of it).
 FILL_OTHER_STOPS = "fill_other_stops"
+# Carried out before the request, which then runs as usual.
+SLIP = "slip"
 
 
 @dataclass

@@ -17,7 +17,7 @@ import time
 from typing import Any, Callable
 
 from ts_plugin.sandbox.errors import ApiError
-from ts_plugin.sandbox.faults import FILL_OTHER_STOPS, FaultPlan
+from ts_plugin.sandbox.faults import FILL_OTHER_STOPS, SLIP, FaultPlan
 from ts_plugin.sandbox.futures_account import FuturesAccount
 from ts_plugin.sandbox.markets import Market
 from ts_plugin.sandbox.prices import PriceBook
@@ -118,6 +118,9 @@ class BybitVenue:
                 return 504, "<html><body><h1>504 Gateway Time-out</h1></body></html>"
             if fault is not None and fault.get("kind") == FILL_OTHER_STOPS:
                 return 200, self._envelope(0, "OK", self._create_then_fill_others(method, path, params, api_key))
+            if fault is not None and fault.get("kind") == SLIP:
+                self._slip(method, path, params, float(fault["ratio"]))
+                fault = None
             if fault is not None and (failed := self._fault(fault)) is not None:
                 return failed
             return 200, self._envelope(0, "OK", self._route(method, path, params, api_key))
@@ -138,6 +141,17 @@ class BybitVenue:
         placed = self._route(method, path, params, api_key)
         self.book.fire_stops(str(params.get("symbol", "")), keep=placed["orderId"])
         return placed
+
+    def _slip(self, method: str, path: str, params: dict, ratio: float) -> None:
+        """The ``slip`` fault: the symbol's price moves by ``ratio`` just before an order's create is
+        carried out, so a market order fills that far from the price its sender quoted (as when the
+        market moves during the request). Only this venue's book and account see the move."""
+        if (method, path) != ("POST", "/v5/order/create"):
+            raise ApiError(200, 10001, f"sandbox: fault {SLIP} applies to an order's create, not to {method} {path}")
+        symbol = str(params.get("symbol", ""))
+        with self.lock:
+            self.prices.set(symbol, self.prices.price(symbol) * (1 + ratio), self.now_ms())
+            self.on_price(symbol)
 
     def _fault(self, fault: dict) -> Answer | None:
         kind = fault.get("kind")
