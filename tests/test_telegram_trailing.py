@@ -50,7 +50,7 @@ def running_bot(db, api):
         _start(strategy, manager)
         yield strategy, trade, api
     finally:
-        manager.cleanup()
+        _stop(manager)
 
 
 def _wait_for_telegrams_loop(telegram) -> None:
@@ -59,6 +59,18 @@ def _wait_for_telegrams_loop(telegram) -> None:
     while getattr(telegram, "_loop", None) is None:
         assert time.monotonic() < deadline, "Telegram's thread never made its loop"
         time.sleep(0.01)
+
+
+def _stop(manager) -> None:
+    """freqtrade's clean-up, once Telegram is polling: cleaned up before, freqtrade's Telegram thread
+    starts polling afterwards and never ends (its clean-up stops an updater not yet running)."""
+    (telegram,) = manager.registered_modules
+    _wait_for_telegrams_loop(telegram)
+    deadline = time.monotonic() + 60
+    while not (getattr(telegram, "_app", None) is not None and telegram._app.updater.running):
+        assert time.monotonic() < deadline, "Telegram never started polling"
+        time.sleep(0.01)
+    manager.cleanup()
 
 
 def _start(strategy, manager) -> None:
@@ -140,8 +152,7 @@ def test_registered_at_a_later_loop_start_when_telegrams_thread_was_not_ready(db
         assert "no open trade" in api.sent[0]["text"]
     finally:
         ready.set()
-        _wait_for_telegrams_loop(telegram)  # freqtrade's cleanup needs it; without it the thread runs on
-        manager.cleanup()
+        _stop(manager)
 
 
 def test_wrong_topic_gets_nothing(db, api):
@@ -157,7 +168,7 @@ def test_wrong_topic_gets_nothing(db, api):
         assert len(api.sent) == 1 and "no open trade" in api.sent[0]["text"]
         assert api.sent[0]["message_thread_id"] == "7"
     finally:
-        manager.cleanup()
+        _stop(manager)
 
 
 class _ManagerOfAnotherVersion:
