@@ -39,6 +39,7 @@ def api(mocker):
 def running_bot(db, api):
     """A dry-run strategy started by freqtrade's real RPC manager and Telegram handler, one open trade."""
     strategy = make_strategy()
+    strategy.config["user_data_dir"] = db.parent  # the health file goes there, not into the working folder
     strategy.config["telegram"] = _telegram_config()
     manager = RPCManager(SimpleNamespace(config=strategy.config))
     (telegram,) = manager.registered_modules
@@ -136,6 +137,7 @@ def test_registered_at_a_later_loop_start_when_telegrams_thread_was_not_ready(db
 
     mocker.patch.object(Telegram, "_init", late_init)
     strategy = make_strategy()
+    strategy.config["user_data_dir"] = db.parent  # the health file goes there, not into the working folder
     strategy.config["telegram"] = _telegram_config()
     manager = RPCManager(SimpleNamespace(config=strategy.config))
     (telegram,) = manager.registered_modules
@@ -157,6 +159,7 @@ def test_registered_at_a_later_loop_start_when_telegrams_thread_was_not_ready(db
 
 def test_wrong_topic_gets_nothing(db, api):
     strategy = make_strategy()
+    strategy.config["user_data_dir"] = db.parent  # the health file goes there, not into the working folder
     strategy.config["telegram"] = _telegram_config(topic_id="7")
     manager = RPCManager(SimpleNamespace(config=strategy.config))
     strategy.dp = DataProvider(strategy.config, None, rpc=manager)
@@ -182,6 +185,7 @@ class _ManagerOfAnotherVersion:
 
 def test_unexpected_freqtrade_layout_warns_once_and_runs_on(db, caplog):
     strategy = make_strategy()
+    strategy.config["user_data_dir"] = db.parent  # the health file goes there, not into the working folder
     strategy.config["telegram"] = _telegram_config()
     strategy.dp = DataProvider(strategy.config, None, rpc=_ManagerOfAnotherVersion())
     trade = add_trade(50000.0)
