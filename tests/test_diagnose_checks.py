@@ -149,6 +149,25 @@ def test_every_filled_trade_needs_a_readable_state_that_belongs_to_it():
     assert problems_of(trades=[unfilled], states={}, bal=balance()) == set()
 
 
+def test_a_fill_away_from_the_quote_or_an_adjustment_is_no_moved_stop():
+    """freqtrade re-sets its hard stop from the fill (100.3 x 0.95) or the new average entry and
+    flags it trailing: a WAITING state without a stop belongs to that trade; a trailed stop still
+    needs a stored one."""
+    waiting = state(phase=Phase.WAITING, peak=100.3, stop=None, entry=100.3, activation_price=101.8045)
+    held = [order("1002", "stoploss", "open", 99.0)]  # the exchange stop, as trade() shows it
+    filled = trade(current=100.3, stop=95.285, open_rate=100.3, initial_stop_loss_ratio=-0.05,
+                   orders=[order(1000, "buy", price=100.3)] + held)
+    assert problems_of(trades=[filled], states={1: waiting}) == set()
+    adjusted = trade(current=100.3, stop=95.475, open_rate=100.5, initial_stop_loss_ratio=-0.05,
+                     nr_of_successful_entries=2, amount=2.0,
+                     orders=[order(1000, "buy", price=100.0), order(1001, "buy", price=101.0)] + held)
+    assert problems_of(trades=[adjusted], states={1: {**waiting, "entry": 100.5}},
+                       bal=balance(("BTC", 2.0, 204.0))) == set()
+    trailed = trade(current=100.3, stop=95.4, open_rate=100.3, initial_stop_loss_ratio=-0.05,
+                    orders=[order(1000, "buy", price=100.3)] + held)
+    assert "contradicts_trade" in problems_of(trades=[trailed], states={1: waiting})
+
+
 def test_a_trade_past_its_activation_price_must_be_active():
     waiting = state(phase=Phase.WAITING, peak=101.2, stop=None)
     assert problems_of(trades=[trade(current=101.2, stop=95.0)], states={1: waiting}) == set()
