@@ -117,3 +117,36 @@ def test_the_strategy_exits_a_trade_the_governor_saw_through_the_price(tmp_path)
     assert strategy.custom_exit(trade.pair, trade, None, 97.0, -0.03) is None
     strategy._ts_stop_through_price(trade)
     assert strategy.custom_exit(trade.pair, trade, None, 97.0, -0.03) == CROSSED_EXIT_REASON
+
+
+class LiveGovernorStandIn:
+    """The one question the strategy asks the governor in ``custom_exit``, answered by the real rule."""
+
+    def __init__(self, dry_run=False):
+        exchange, ledger, governor, told = rig()
+        governor.dry_run = dry_run
+        self.governor = governor
+
+    def exit_due_now(self, trade, exchange_stop, rate):
+        return self.governor.exit_due_now(trade, exchange_stop, rate)
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_custom_exit_with_the_fresh_rate_exits_between_the_two_stops_live_only(tmp_path, dry_run):
+    """freqtrade does not call custom_stoploss once the price is through its stop (its direction check),
+    so custom_exit, with the rate freqtrade just refreshed, decides; in dry-run freqtrade's own stop
+    check exits the trade and the plugin leaves it alone."""
+    from dataclasses import replace
+
+    open_database(tmp_path / "trades.sqlite")
+    strategy = make_strategy(runmode=RunMode.DRY_RUN)
+    trade = add_trade(entry=100.0)
+    trade.stop_loss = 98.05
+    strategy.custom_stoploss(trade.pair, trade, trade.open_date_utc, 100.0, 0.0, after_fill=False)
+    key = strategy._ts_store.key(trade)
+    strategy._ts_store.cache[key] = replace(strategy._ts_store.cache[key], exchange_stop=95.01)
+    strategy._ts_governor = LiveGovernorStandIn(dry_run)
+    assert strategy.custom_exit(trade.pair, trade, None, 98.5, 0.0) is None
+    assert strategy.custom_exit(trade.pair, trade, None, 94.0, -0.06) is None  # the exchange stop went off
+    expected = None if dry_run else CROSSED_EXIT_REASON
+    assert strategy.custom_exit(trade.pair, trade, None, 97.07, -0.03) == expected

@@ -212,7 +212,7 @@ def _wrap_custom_exit(function: Callable) -> Callable:
                          current_rate=current_rate, current_profit=current_profit, **kwargs)
         if "custom_exit" in self._ts_inside:
             return function(self, **arguments)
-        reason = self._ts_exit_part(trade)
+        reason = self._ts_exit_part(trade, current_rate)
         if reason:
             return reason
         if self._ts_exit_signals_forced:

@@ -410,15 +410,19 @@ class SmartTrailingMixin(IStrategy):
         """Close a trade whose stop the rules put at or through the price (see machine.py)."""
         if "custom_exit" in self._ts_inside:  # super() from a strategy's own custom_exit
             return None
-        return self._ts_exit_part(trade)
+        return self._ts_exit_part(trade, current_rate)
 
-    def _ts_exit_part(self, trade: Any) -> str | None:
+    def _ts_exit_part(self, trade: Any, current_rate: float | None = None) -> str | None:
         store = self._ts_store
         key = store.key(trade)
         state = store.cache.get(key)
         if state is not None and state.crossed_at is not None and state.phase is not Phase.CLOSED:
             return CROSSED_EXIT_REASON
         if key in self._ts_through_price:
+            return CROSSED_EXIT_REASON
+        governor = self._ts_governor  # live with stoploss on exchange: freqtrade leaves its stop to the exchange
+        if governor is not None and state is not None and machine.is_valid_price(current_rate) \
+                and governor.exit_due_now(trade, state.exchange_stop, float(current_rate)):
             return CROSSED_EXIT_REASON
         return None
 

@@ -218,8 +218,9 @@ class StopGovernor:
 
     def _check_through_price(self, trade: Any, key: TradeKey, stop_loss: float, exchange_stop: float | None,
                              is_short: bool) -> None:
-        """Every iteration: the bot's stop at or through the price while the exchange stop is not."""
-        if trade is None:
+        """Every iteration: the bot's stop at or through the price while the exchange stop is not.
+        Live only: in dry-run freqtrade exits on its own stop."""
+        if trade is None or self.dry_run:
             return
         try:  # the rate freqtrade refreshed at this iteration (cached: no request)
             rate = float(self.exchange.get_rate(trade.pair, refresh=False, side="exit", is_short=is_short))
@@ -227,6 +228,15 @@ class StopGovernor:
             return
         if exit_due(float(stop_loss), exchange_stop, rate, is_short):
             self._through_price(trade, key, stop_loss, exchange_stop, rate, None)
+
+    def exit_due_now(self, trade: Any, exchange_stop: float | None, rate: float) -> bool:
+        """The strategy's ``custom_exit`` asks with the rate freqtrade just refreshed: is this trade's stop
+        at or through it while the exchange stop is not? (Live only; says so once, as above.)"""
+        stop = getattr(trade, "stop_loss", None)
+        if self.dry_run or not stop or not exit_due(float(stop), exchange_stop, rate, bool(trade.is_short)):
+            return False
+        self._through_price(trade, (trade.pair, getattr(trade, "id", None)), float(stop), exchange_stop, rate, None)
+        return True
 
     def _through_price(self, trade: Any, key: TradeKey, stop_loss: float, exchange_stop: float | None,
                        rate: float | None, refusal: BaseException | None) -> None:
