@@ -8,7 +8,10 @@ instance lets the plugin:
   freqtrade does nothing more), or let freqtrade cancel-then-create and time the unprotected window;
 - retry transient errors, and never create a second stop while a cancel left that trade's old one live;
 - find and adopt a stop whose create was placed but answered with a timeout (lost answer);
-- raise a WARNING once per trade when its exchange stop lags beyond the policy's limits.
+- raise a WARNING once per trade when its exchange stop lags beyond the policy's limits;
+- place the stop for an entry adjustment's new amount before the old one goes (``entry_follow.py``);
+- have the strategy exit a trade whose stop is through the price while the exchange stop is not, or
+  whose new stop the exchange refuses as triggering at once (``through_price.py``).
 Memory is per trade or per order, never per pair (see ``watch.py``). Nothing here raises into
 freqtrade's loop except the exceptions freqtrade itself expects.
 """
