@@ -43,7 +43,10 @@ def trade_facts(trade: Any) -> TradeFacts:
     filled = _filled(trade)
     fills = _fills(filled, trade.entry_side)
     step = price_step(trade)
-    ratio = trade.initial_stop_loss_pct if trade.initial_stop_loss_pct is not None else trade.stop_loss_pct
+    ratio = getattr(trade, "initial_stop_loss_pct", None)
+    if ratio is None:
+        ratio = getattr(trade, "stop_loss_pct", None)
+    initial = getattr(trade, "initial_stop_loss", None)
     stop = trade.stop_loss
     return TradeFacts(
         is_short=bool(trade.is_short),
@@ -52,9 +55,9 @@ def trade_facts(trade: Any) -> TradeFacts:
         entry_prices=tuple(float(order.safe_price) for order in filled if order.ft_order_side == trade.entry_side),
         stop_loss=float(stop) if stop else None,
         untrailed_stop=untrailed_stop(
-            is_short=bool(trade.is_short), leverage=float(trade.leverage or 1.0),
+            is_short=bool(trade.is_short), leverage=float(getattr(trade, "leverage", None) or 1.0),
             stoploss=float(ratio) if ratio is not None else None,
-            initial_stop=float(trade.initial_stop_loss) if trade.initial_stop_loss else None,
+            initial_stop=float(initial) if initial else None,
             open_rate=float(trade.open_rate), fills=fills, price_step=step,
         ),
         price_step=step,
