@@ -136,6 +136,7 @@ def test_a_backstop_fill_carried_by_the_stop_is_booked_once_under_its_own_id(kee
     # freqtrade reads its stop: the keeper hands it the backstop's fill, freqtrade books it
     answer = keeping.keeper.after_fetch(stop.order_id, trade.pair, {"id": "3000008", "status": "open",
                                                                     "filled": 0.0, "amount": 0.9999})
+    assert keeping.keeper.carried("7000007", trade.pair) == answer  # a read of the record, named by the fill
     freqtrade_books(trade, stop.order_id, answer)
     closed = Trade.session.get(Trade, trade.id)
     assert not closed.is_open and closed.exit_reason == "stoploss_on_exchange" and closed.close_rate == 102.1
@@ -187,3 +188,23 @@ def test_a_fill_freqtrade_recorded_already_is_never_handed_out_again(keeping):
     asked = {"id": "3000008", "status": "open", "filled": 0.0}
     assert keeping.keeper.after_fetch(stop.order_id, trade.pair, asked) is asked
     assert Order.order_by_id("3000008", trade.pair).order_id == "3000008"
+
+
+def test_a_read_of_a_stop_freqtrade_no_longer_holds_open_carries_nothing(keeping):
+    """The regular stop was cancelled (freqtrade recorded it so) before the backstop fired: a read of
+    it (the plugin's own check of a recorded stop) hands nothing over; the reconciliation books the fill."""
+    trade = add_trade(entry=100.0)
+    entered(trade, "buy-first", 0.9999, 100.0)
+    stop = regular_stop(trade)
+    stop.status, stop.ft_is_open = "canceled", False
+    Trade.commit()
+    keeping.trailing(trade)
+    keeping.fired = True
+    cancelled = {"id": "3000008", "status": "canceled", "filled": 0.0}
+    keeping.keeper.check(trade, keeping.states[trade.id])
+    assert keeping.keeper.after_fetch("3000008", trade.pair, cancelled) is cancelled
+    assert Order.order_by_id("3000008", trade.pair).status == "canceled" and trade.is_open
+    keeping.keeper.reconcile([trade], [])
+    closed = Trade.session.get(Trade, trade.id)
+    assert not closed.is_open and closed.exit_reason == "stoploss_on_exchange"
+    assert Order.order_by_id("7000007", trade.pair).ft_trade_id == trade.id

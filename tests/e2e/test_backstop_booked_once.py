@@ -66,3 +66,35 @@ def test_a_backstop_fill_is_never_booked_again_on_the_pairs_next_trade(sandbox, 
     assert float(stop["quantity"]) == pytest.approx(held)  # it covers the whole position: nothing naked
     assert position_amount(sandbox) == pytest.approx(held)
     assert bot.client.trade(second["trade_id"])["is_open"]
+
+
+
+def test_a_backstop_that_fires_while_the_trade_has_no_regular_stop_closes_it_as_a_stop_exit(sandbox, start_bot):
+    """The trade trails with its backstop; its regular stop is cancelled (by hand) and cannot be placed
+    again (refused), and the backstop fires: no stop order of freqtrade's can carry the fill, so the
+    reconciliation books it as the trade's stop exit (main left the trade open on an empty position
+    until freqtrade's recovery closed it with no exit reason, as with a backstop placed before the
+    first regular stop). The pair's next trade then books only its own fill."""
+    distance = 0.005
+    bot, trade_id, top, stop = activate(start_bot, sandbox, distance, backstop=True)
+    (backstop,) = wait_until(lambda: backstops(sandbox) or None, 60, "the native trailing backstop")
+    sandbox.faults.add("POST /fapi/v1/algoOrder", STOP_REFUSED)
+    sandbox.futures.cancel_algo(int(stop["algoId"]))
+    wait_until(lambda: not [o for o in bot.client.trade(trade_id)["orders"]
+                            if o["ft_order_side"] == "stoploss" and o["status"] == "open"], 60,
+               "freqtrade to see its stop cancelled")
+    sandbox.set_price(PAIR, top * (1 - distance) * 0.9999)
+    assert positions(sandbox) == []
+    fill = fill_of(sandbox, backstop)
+    closed = wait_until(lambda: closed_trade(bot, trade_id), 60, "the trade to be closed on the backstop")
+    assert closed["exit_reason"] == "stoploss_on_exchange"
+    assert closed["close_rate"] == pytest.approx(float(fill["avgPrice"]), rel=1e-9)
+    assert str(fill["orderId"]) in [o["order_id"] for o in closed["orders"]]
+
+    sandbox.faults.clear()
+    second = enter(bot, PAIR)
+    own = position_amount(sandbox)
+    (stop,) = wait_until(lambda: regular_stops(sandbox) or None, 60, "the next trade's stop")
+    assert float(stop["quantity"]) == pytest.approx(own) and second["amount"] == pytest.approx(own)
+    again = bot.client.trade(second["trade_id"])
+    assert again["is_open"] and str(fill["orderId"]) not in [o["order_id"] for o in again["orders"]]

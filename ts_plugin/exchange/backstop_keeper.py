@@ -125,6 +125,7 @@ class BackstopKeeper:
         self.venue = venue
         self.enabled = enabled
         self.fired: dict[Any, list[dict]] = {}  # trade id -> its backstops' fills, until freqtrade took them
+        self._carried: dict[tuple[str, str], tuple[Any, dict]] = {}  # (pair, fill id) -> (trade id, answer)
         self._retry_at: dict[Any, float] = {}  # trade id -> wall time of the next attempt after a failure
         self._serial = 0
         self._set: dict[Any, set[float]] = {}  # position venue: trade id -> every distance set in this process
@@ -288,6 +289,8 @@ class BackstopKeeper:
         record = trade.select_order_by_order_id(str(order_id)) if trade is not None else None
         if record is None or getattr(record, "ft_order_side", None) != "stoploss":
             return order
+        if not getattr(record, "ft_is_open", True):
+            return order  # not freqtrade's live stop: a fill with no stop open is booked by the reconciliation
         if _filled(order):
             self.drop(trade, "the stop filled")
             return order
@@ -312,7 +315,15 @@ class BackstopKeeper:
         logger.info("smart_trailing: stop order %s of %s (trade %s) carries the fill %s of native trailing "
                     "backstop %s, recorded under the fill's id", order_id, pair, trade.id, fill_id(whole),
                     whole.get("id"))
-        return carry_on_stop(trade, record, whole)
+        answer = carry_on_stop(trade, record, whole)
+        self._carried[(pair, str(answer["id"]))] = (trade.id, answer)
+        return answer
+
+    def carried(self, order_id: str, pair: str) -> dict | None:
+        """The answer for a stop record that carries a backstop's fill (named by the fill's id, no
+        stop order on the exchange), while its trade is open; None for any other order."""
+        entry = self._carried.get((pair, str(order_id)))
+        return entry[1] if entry is not None else None
 
     def _book_without_stop(self, trade: Any) -> None:
         """A backstop closed the whole position of a trade with no regular stop open (placed before
@@ -477,6 +488,7 @@ class BackstopKeeper:
         otherwise placed again); on a position venue, report a trailing stop the plugin did not set."""
         trades = {trade.id: trade for trade in open_trades if trade.has_open_position}
         self.fired = {k: v for k, v in self.fired.items() if k in trades}
+        self._carried = {k: v for k, v in self._carried.items() if v[0] in trades}
         self.orphans = self.foreign = 0
         if listed is None:  # the exchange could not be read: judge nothing, keep following
             for trade in trades.values():

@@ -309,7 +309,12 @@ class StopGovernor:
         return result
 
     def fetch_stoploss_order(self, order_id: str, pair: str, params: dict | None = None) -> dict:
-        """freqtrade reads its stop every iteration: the backstop keeper sees the answer first."""
+        """freqtrade reads its stop every iteration: the backstop keeper sees the answer first. A stop
+        record that carries a backstop's fill is named by the fill's id, which is no stop order: the
+        keeper answers for it (``backstop_booking.py``)."""
+        carried = self._backstop("carried", order_id, pair)
+        if carried is not None:
+            return carried
         fetch = self._original["fetch_stoploss_order"]
         order = fetch(order_id, pair) if params is None else fetch(order_id, pair, params)
         if self.backstop is None:
