@@ -20,6 +20,7 @@ class AdjustedTrade:
     def __init__(self, amount=2.0, held=1.0, stop=96.0, old_stop=95.0):
         self.id, self.pair, self.amount, self.leverage = 1, "BTC/USDT", amount, 1.0
         self.is_short, self.exit_side, self.stoploss_or_liquidation = False, "sell", stop
+        self.is_open = True
         old = Order.parse_from_ccxt_object({**ORDER, "status": "open", "amount": held}, self.pair,
                                            "stoploss", held, old_stop)
         self.orders = [old]
@@ -108,3 +109,22 @@ def test_a_cancel_of_a_stop_that_covers_the_trade_is_a_plain_cancel():
     exchange, trade, governor = governed(amount=1.0, held=1.0)
     exchange.cancel_stoploss_order("old", "BTC/USDT")
     assert exchange.calls == [("cancel", "old")]
+
+
+def test_a_new_stop_refused_as_triggering_at_once_keeps_the_old_one_while_the_trade_exits():
+    """The DCA filled with the price already under the bot's stop: Binance refuses the new stop (-2021).
+    freqtrade's cancel of the old stop is answered with the live order: it still covers the old amount
+    while the strategy exits the trade (told through ``on_through_price``)."""
+    import ccxt
+    from freqtrade.exceptions import InvalidOrderException
+
+    exchange, trade, governor = governed()
+    told = []
+    governor.on_through_price = told.append
+    refusal = ccxt.OrderImmediatelyFillable('binanceusdm {"code":-2021,"msg":"Order would immediately trigger."}')
+    exchange.create_answers = [InvalidOrderException(f"Could not create stop order. Message: {refusal}")]
+    answer = exchange.cancel_stoploss_order("old", "BTC/USDT")  # freqtrade's cancel in execute_entry
+    assert answer["status"] == "open" and told == [trade]
+    assert [c for c in exchange.calls if c[0] != "fetch"] == [("create", 96.0)]  # the old stop never cancelled
+    assert [o.order_id for o in trade.open_sl_orders] == ["old"]
+    assert governor.counters["old_stops_kept_while_exiting"] == 1 and governor.counters["stop_through_price_exits"] == 1

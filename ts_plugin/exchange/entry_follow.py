@@ -97,7 +97,9 @@ class EntryFollower:
 
         - the stop just placed for the new amount: kept, answered with the live order;
         - a stop that covers less than the trade (freqtrade's cancel when it books a DCA fill): the
-          stop for the new amount is placed first, then this one is cancelled, and its answer given."""
+          stop for the new amount is placed first, then this one is cancelled, and its answer given;
+          when the exchange refuses the new stop because it would trigger at once, the old stop is
+          kept (it still covers part of the position) while the strategy exits the trade."""
         key = (pair, str(order_id))
         if key in self.keep:
             self.keep.discard(key)
@@ -108,6 +110,8 @@ class EntryFollower:
         if record is None or record.ft_order_side != "stoploss" or not short_of(record, trade.amount):
             return None
         if self.follow(trade) != str(order_id):
+            if trade.is_open and (pair, getattr(trade, "id", None)) in self.governor.through_price:
+                return self._live(order_id, pair, "old_stops_kept_while_exiting")
             return None
         return self._answers.pop(key, None) or {**record.to_ccxt_object(), "status": record.status}
 
@@ -125,6 +129,10 @@ class EntryFollower:
         record = trade.select_order_by_order_id(order_id) if trade is not None else None
         if record is None or short_of(record, trade.amount):
             return None
+        return self._live(order_id, pair, "stops_kept_after_entry")
+
+    def _live(self, order_id: str, pair: str, counter: str) -> dict | None:
+        """The order as the exchange has it, when it is still live; None otherwise (cancel as asked)."""
         fetch = self.governor._original.get("fetch_stoploss_order", self.governor.exchange.fetch_stoploss_order)
         try:
             current = fetch(order_id, pair)
@@ -132,5 +140,5 @@ class EntryFollower:
             return None
         if not current or current.get("status") not in OPEN_STATUSES:
             return None
-        self.governor.counters["stops_kept_after_entry"] += 1
+        self.governor.counters[counter] += 1
         return current

@@ -114,6 +114,7 @@ class StopGovernor:
         # Told when a trade's stop is through the price and the exchange stop is not (the strategy
         # exits it, see through_price.py); set by wiring.
         self.on_through_price: Callable[[Any], None] | None = None
+        self.through_price: set[TradeKey] = set()  # trades told so, until they close
         self.entry = EntryFollower(self)  # the stop follows an entry adjustment's new amount
 
     # ----- installation ---------------------------------------------------------------------------
@@ -259,6 +260,7 @@ class StopGovernor:
                 + "; exiting the trade now"), **fields)
 
         self.watches.raise_once(key, THROUGH_PRICE, emit)
+        self.through_price.add(key)
         if self.on_through_price is not None:
             self.on_through_price(trade)
 
@@ -576,6 +578,7 @@ class StopGovernor:
     def forget_closed(self, open_keys: set[TradeKey]) -> None:
         """Called by each reconciliation: what belonged to closed trades goes."""
         self.watches.forget_all_but(open_keys)
+        self.through_price &= open_keys
 
     # ----- replacements the plugin performs itself ------------------------------------------------
 
