@@ -15,7 +15,10 @@ and left the rest of the position naked with no trade and no stop. Hence:
   outlives its cancel.
 - ``book_exit``: the backstop closed the position while the trade had no regular stop to read (it
   was placed before the first one, or freqtrade's was refused): the fill is booked the way freqtrade
-  books a stop's fill (a stop order record and ``update_trade``), exit reason ``stoploss_on_exchange``.
+  books an order it finds on the exchange (an exit order record under the market order's id and
+  ``update_trade``), with exit reason ``stoploss_on_exchange``. Recorded as a stop order, freqtrade
+  would read it for its fee as a conditional order, which it is not (Binance answers -2013 after
+  retries that hold up the bot's loop).
 """
 
 from __future__ import annotations
@@ -78,13 +81,19 @@ def book_exit(trade: Any, fill: dict) -> bool:
     already. The trade is closed by freqtrade's ``update_trade`` with exit reason stoploss_on_exchange."""
     from freqtrade.persistence import Order, Trade
 
+    from freqtrade.enums import ExitType
+
     if known_elsewhere(trade, fill):
         return False
     order = {key: value for key, value in fill.items() if key not in ("id_stop", "status_stop")}
-    order.update(id=fill_id(fill), type="stoploss", status="closed")
-    record = Order.parse_from_ccxt_object(order, trade.pair, STOP_SIDE)
+    order.update(id=fill_id(fill), type="market", status="closed")
+    # An exit order under the market order's id, as freqtrade records an order it finds on the
+    # exchange: freqtrade later reads it (its fee) as a regular order, which it is.
+    record = Order.parse_from_ccxt_object(order, trade.pair, trade.exit_side)
     try:
         trade.orders.append(record)
+        trade.exit_reason = ExitType.STOPLOSS_ON_EXCHANGE.value
+        trade.close_rate_requested = trade.stop_loss
         trade.update_trade(record)
         Trade.commit()
     except Exception:
