@@ -209,3 +209,24 @@ def test_a_read_of_a_stop_freqtrade_no_longer_holds_open_carries_nothing(keeping
     closed = Trade.session.get(Trade, trade.id)
     assert not closed.is_open and closed.exit_reason == "stoploss_on_exchange"
     assert Order.order_by_id("7000007", trade.pair).ft_trade_id == trade.id
+
+
+def test_freqtrades_own_stop_fill_is_recorded_under_the_market_orders_id(keeping):
+    """freqtrade's conditional stop filled (its answer names the market order by ``id_stop``): the
+    record takes that id, so the recovery on the pair's next trade does not book the fill again."""
+    trade = add_trade(entry=100.0)
+    entered(trade, "buy-first", 0.9999, 100.0)
+    stop = regular_stop(trade)
+    filled = {**FILL, "id": "3000008", "id_stop": "7000009", "type": "stoploss", "average": 99.0, "price": 99.0}
+    answer = keeping.keeper.after_fetch("3000008", trade.pair, filled)
+    assert answer["id"] == "7000009" and keeping.keeper.carried("7000009", trade.pair) == answer
+    freqtrade_books(trade, stop.order_id, answer)
+    closed = Trade.session.get(Trade, trade.id)
+    assert not closed.is_open and closed.exit_reason == "stoploss_on_exchange" and closed.close_rate == 99.0
+
+    following, entry = next_trade()
+    listed = {**LISTED_FILL, "id": "7000009", "average": 99.0, "price": 99.0}
+    freqtrade_recovers(following, [listed, entry], wallet=1.0093)
+    following = Trade.session.get(Trade, following.id)
+    assert following.is_open and following.amount == 1.0093
+    assert Order.order_by_id("7000009", trade.pair).ft_trade_id == trade.id

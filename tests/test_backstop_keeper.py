@@ -100,6 +100,8 @@ def world(monkeypatch):
     # test_backstop_booking.py)
     monkeypatch.setattr("ts_plugin.exchange.backstop_keeper.known_elsewhere",
                         lambda trade, fill: fill_id(fill) in world.recorded)
+    monkeypatch.setattr("ts_plugin.exchange.backstop_keeper.own_fill_under_its_id",
+                        lambda trade, record, order: order)
     monkeypatch.setattr("ts_plugin.exchange.backstop_keeper.carry_on_stop",
                         lambda trade, record, fill: world.recorded.add(fill_id(fill)) or carried(fill))
     return world

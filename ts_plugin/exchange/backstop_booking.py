@@ -76,6 +76,26 @@ def carry_on_stop(trade: Any, stop_record: Any, fill: dict) -> dict:
     return answer
 
 
+def own_fill_under_its_id(trade: Any, stop_record: Any, order: dict) -> dict:
+    """freqtrade's own conditional stop filled (Binance USD-M: the algo order, its fill a market order
+    named by ``actualOrderId``, ``id_stop`` in freqtrade's answer): its record takes the market order's
+    id, the one the exchange lists the fill by, so freqtrade's recovery never books that fill again on
+    the pair's next trade (seen in the soak: a stop's fill booked a second time six seconds later).
+    Returns the answer freqtrade books (unchanged when there is nothing to rename)."""
+    from freqtrade.persistence import Trade
+
+    real_id, stop_id = fill_id(order), str(stop_record.order_id)
+    if real_id == stop_id or not getattr(stop_record, "ft_is_open", False) or known_elsewhere(trade, order):
+        return order
+    try:
+        stop_record.order_id = real_id
+        Trade.commit()
+    except Exception:
+        Trade.session.rollback()
+        raise
+    return {**order, "id": real_id, "id_stop": real_id}
+
+
 def book_exit(trade: Any, fill: dict) -> bool:
     """Book ``fill`` as the trade's stop exit (no regular stop to carry it); False when it is booked
     already. The trade is closed by freqtrade's ``update_trade`` with exit reason stoploss_on_exchange."""

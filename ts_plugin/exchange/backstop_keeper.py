@@ -46,7 +46,8 @@ from ts_plugin.events import EventName
 from ts_plugin.exchange.backstop import (BINANCE_USDM, BYBIT_LINEAR, PriceDistance, TrailGrid, client_id,
                                          trade_id_of)
 from ts_plugin.exchange.backstop_fills import book_partial_exit, closes_all
-from ts_plugin.exchange.backstop_booking import book_exit, carry_on_stop, fill_id, known_elsewhere
+from ts_plugin.exchange.backstop_booking import (book_exit, carry_on_stop, fill_id, known_elsewhere,
+                                                 own_fill_under_its_id)
 from ts_plugin.exchange.listing import OPEN_STATUSES
 from ts_plugin.exchange.venues import binance_futures, bybit
 from ts_plugin.state import Phase, TrailState
@@ -283,17 +284,20 @@ class BackstopKeeper:
     def after_fetch(self, order_id: str, pair: str, order: dict) -> dict:
         """freqtrade read its stop order: a filled stop ends the backstop; a backstop that closed the
         whole position first becomes the stop's outcome; one that closed part is a partial exit."""
-        if not self.enabled and not self.fired:
-            return order  # off: the reconciliation cancelled the leftovers, or found the one that fired
         trade = self.governor.ledger.open_trade(pair)
         record = trade.select_order_by_order_id(str(order_id)) if trade is not None else None
         if record is None or getattr(record, "ft_order_side", None) != "stoploss":
             return order
+        if _filled(order) and getattr(record, "ft_is_open", True):
+            self.drop(trade, "the stop filled")
+            answer = own_fill_under_its_id(trade, record, order)
+            if answer is not order:
+                self._carried[(pair, str(answer["id"]))] = (trade.id, answer)
+            return answer
+        if not self.enabled and not self.fired:
+            return order  # off: the reconciliation cancelled the leftovers, or found the one that fired
         if not getattr(record, "ft_is_open", True):
             return order  # not freqtrade's live stop: a fill with no stop open is booked by the reconciliation
-        if _filled(order):
-            self.drop(trade, "the stop filled")
-            return order
         fills = self.fired.get(trade.id) or self._fired_now(trade)
         if not fills:
             return order
