@@ -127,6 +127,7 @@ class BackstopKeeper:
         self.enabled = enabled
         self.fired: dict[Any, list[dict]] = {}  # trade id -> its backstops' fills, until freqtrade took them
         self._carried: dict[tuple[str, str], tuple[Any, dict]] = {}  # (pair, fill id) -> (trade id, answer)
+        self._stop_filled: set[Any] = set()  # trades whose stop filled: no backstop is placed for them again
         self._retry_at: dict[Any, float] = {}  # trade id -> wall time of the next attempt after a failure
         self._serial = 0
         self._set: dict[Any, set[float]] = {}  # position venue: trade id -> every distance set in this process
@@ -141,8 +142,9 @@ class BackstopKeeper:
         """Each iteration (freqtrade asking about its stop): place, replace or drop the trade's
         backstop when its rounded distance or the trade's amount changed. No request otherwise."""
         governor = self.governor
-        if not self.enabled or not governor.reconciled or trade is None or trade.id in self.fired:
-            return
+        if (not self.enabled or not governor.reconciled or trade is None or trade.id in self.fired
+                or trade.id in self._stop_filled):
+            return  # (a stop seen filled before freqtrade booked it: a new backstop would outlive the trade)
         state = governor.ledger.state_of(trade)
         if state is None or state.phase is not Phase.ACTIVE or not state.distance:
             return
@@ -289,6 +291,7 @@ class BackstopKeeper:
         if record is None or getattr(record, "ft_order_side", None) != "stoploss":
             return order
         if _filled(order) and getattr(record, "ft_is_open", True):
+            self._stop_filled.add(trade.id)
             self.drop(trade, "the stop filled")
             answer = own_fill_under_its_id(trade, record, order)
             if answer is not order:
@@ -493,6 +496,7 @@ class BackstopKeeper:
         trades = {trade.id: trade for trade in open_trades if trade.has_open_position}
         self.fired = {k: v for k, v in self.fired.items() if k in trades}
         self._carried = {k: v for k, v in self._carried.items() if v[0] in trades}
+        self._stop_filled &= set(trades)
         self.orphans = self.foreign = 0
         if listed is None:  # the exchange could not be read: judge nothing, keep following
             for trade in trades.values():
