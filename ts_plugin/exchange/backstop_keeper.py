@@ -319,9 +319,9 @@ class BackstopKeeper:
         if order.get("status") in OPEN_STATUSES:
             self._cancel_stop(str(order_id), pair)
         self.governor.counters["backstop_exits"] += 1
-        logger.info("smart_trailing: stop order %s of %s (trade %s) carries the fill %s of native trailing "
-                    "backstop %s, recorded under the fill's id", order_id, pair, trade.id, fill_id(whole),
-                    whole.get("id"))
+        logger.info("smart_trailing: stop order %s of %s (trade %s) carries the fill of native trailing "
+                    "backstop %s, recorded under the fill's own id %s", order_id, pair, trade.id,
+                    whole.get("id"), fill_id(whole))
         answer = carry_on_stop(trade, record, whole)
         self._carried[(pair, str(answer["id"]))] = (trade.id, answer)
         return answer
