@@ -18,7 +18,7 @@ def replay(feather_files: list[Path], candles_per_pair: int) -> dict:
 
     from tests.freqtrade_helpers import add_trade, make_strategy, open_database, tick
 
-    from ts_plugin.store import CUSTOM_DATA_KEY
+    from ts_plugin.strategy.store import CUSTOM_DATA_KEY
 
     writes = {"count": 0, "state": 0, "trace": 0}
     original_set = Trade.set_custom_data

@@ -15,7 +15,7 @@ WINDOWS = {"~1,000 closed trades": (900, 1100), "~10,000 closed trades": (9000, 
 
 def measure(config: dict) -> dict:
     """One in-process backtest of BenchTimedPlugin; mean µs per call in each window."""
-    from ts_plugin.demo import run_backtest
+    from ts_plugin.tools.demo import run_backtest
 
     _, strategy = run_backtest(config)
     samples = strategy.call_samples

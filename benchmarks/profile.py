@@ -16,12 +16,12 @@ import pstats
 import sys
 from pathlib import Path
 
-from benchmarks.run import ROOT, SHARED, WORK
+from benchmarks.paths import ROOT, SHARED, WORK
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ts_plugin.demo import DEFAULT_CONFIG, build_backtest_config, pairs_in, run_backtest
     from ts_plugin.sandbox import SandboxExchange, ccxt_overrides
+    from ts_plugin.tools.demo import DEFAULT_CONFIG, build_backtest_config, pairs_in, run_backtest
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--strategy", default="BenchShadowPlugin")

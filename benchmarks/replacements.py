@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ts_plugin.config import TrailingConfig, parse_config
+from ts_plugin.core.config import TrailingConfig, parse_config
+from ts_plugin.core.indicators import ATR_COLUMN, ROC_COLUMN, MomentumSeries, add_momentum_columns
+from ts_plugin.core.machine import new_state, step
 from ts_plugin.exchange.backstop import BINANCE_USDM, TrailGrid, needs_replacing
 from ts_plugin.exchange.policy import UpdatePolicy, decide
-from ts_plugin.indicators import ATR_COLUMN, ROC_COLUMN, MomentumSeries, add_momentum_columns
-from ts_plugin.machine import new_state, step
 
 TICK_S = 5
 TICKS_PER_CANDLE = 60
@@ -57,7 +57,7 @@ BACKSTOP_REQUESTS = {"placed": 1, "replaced": 2, "cancelled": 1}
 
 
 def demo_config() -> TrailingConfig:
-    from ts_plugin.demo import DEFAULT_CONFIG
+    from ts_plugin.tools.demo import DEFAULT_CONFIG
 
     return parse_config(json.loads(Path(DEFAULT_CONFIG).read_text())["smart_trailing"])
 
@@ -210,7 +210,7 @@ def compare(files: list[Path]) -> dict:
 
 
 def main() -> int:
-    from benchmarks.run import SHARED
+    from benchmarks.paths import SHARED
 
     print(json.dumps(compare(sorted(SHARED.glob("*-5m.feather"))), indent=1))
     return 0

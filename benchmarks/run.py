@@ -21,9 +21,8 @@ import shlex
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data" / "binance"
-WORK = ROOT / ".bench"
+from benchmarks.paths import ROOT, SHARED, WORK
+
 BIG_SET = {f"{base}/USDT": price for base, price in [
     ("BTC", 60_000.0), ("ETH", 3_000.0), ("SOL", 150.0), ("XRP", 0.6), ("ADA", 0.45), ("DOGE", 0.12),
     ("LTC", 80.0), ("DOT", 6.0), ("LINK", 14.0), ("AVAX", 30.0)]}
@@ -39,7 +38,7 @@ PERCALL_SETTINGS = {
 
 
 def _datasets(quick: bool) -> list[tuple[str, Path, str]]:
-    from ts_plugin.sampledata import generate
+    from ts_plugin.tools.sampledata import generate
 
     sets = []
     if any(SHARED.glob("*-5m.feather")):
@@ -117,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks import dbwrites, percall, soak, wall
     from benchmarks.machine import facts
     from benchmarks.report import keep_unmeasured_sections, render
-    from ts_plugin.demo import DEFAULT_CONFIG, build_backtest_config, pairs_in
     from ts_plugin.sandbox import SandboxExchange, ccxt_overrides
+    from ts_plugin.tools.demo import DEFAULT_CONFIG, build_backtest_config, pairs_in
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ts_plugin.config import parse_config
-from ts_plugin.events import EventLog
+from ts_plugin.core.config import parse_config
+from ts_plugin.core.events import EventLog
 from ts_plugin.exchange.governor import StopGovernor
 
 SPOT_PAIR = "BTC/USDT"

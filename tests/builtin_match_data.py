@@ -1,6 +1,6 @@
 """Generated candles for the built-in match (tests/test_builtin_match.py): spot or USD-M futures (with
 mark and funding candles, as freqtrade's futures backtest needs), 5-minute candles resampled from
-1-minute ones so that ``--timeframe-detail 1m`` has its details. SYNTHETIC, from ts_plugin.sampledata."""
+1-minute ones so that ``--timeframe-detail 1m`` has its details. SYNTHETIC, from ts_plugin.tools.sampledata."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 from freqtrade.data.history import get_datahandler
 from freqtrade.enums import CandleType
 
-from ts_plugin.sampledata import DEFAULT_END, synthetic_candles
+from ts_plugin.tools.sampledata import DEFAULT_END, synthetic_candles
 
 FUNDING_RATE = 0.0001  # per 8 hours, a usual positive rate
 

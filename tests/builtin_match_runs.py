@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import ROOT
-from ts_plugin.demo import BACKTEST_CONFIG, build_backtest_config, run_backtest
+from ts_plugin.tools.demo import BACKTEST_CONFIG, build_backtest_config, run_backtest
 
 STRATEGIES = ROOT / "tests" / "backtest_strategies"
 SHARED = ROOT.parent / "shared" / "data"

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from ts_plugin.demo import pairs_in
-from ts_plugin.sampledata import generate
 from ts_plugin.sandbox import SandboxExchange, ccxt_overrides
+from ts_plugin.tools.demo import pairs_in
+from ts_plugin.tools.sampledata import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data" / "binance"

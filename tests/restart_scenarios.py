@@ -14,7 +14,7 @@ from freqtrade.persistence.custom_data import _CustomData
 
 from tests.freqtrade_helpers import OPENED, add_trade, book_fill, make_strategy, reload_trade, tick
 from ts_plugin.exchange.wiring import StrategyLedger
-from ts_plugin.store import CUSTOM_DATA_KEY
+from ts_plugin.strategy.store import CUSTOM_DATA_KEY
 
 PATH = [(50400, 10), (50900, 20), (51500, 30), (51300, 35), (52000, 45), (51800, 70), (52500, 80),
         (52400, 90)]

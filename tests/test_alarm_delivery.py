@@ -22,7 +22,7 @@ from freqtrade.rpc.webhook import Webhook
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ts_plugin.alarm_delivery import check_delivery, startup_lines
+from ts_plugin.strategy.alarm_delivery import check_delivery, startup_lines
 from tests.freqtrade_helpers import make_strategy
 
 ALARM = "\N{WARNING SIGN} Smart trailing: trade 3 BTC/USDT has no live stop order on the exchange"
@@ -137,11 +137,11 @@ def test_start_up_warns_naming_the_channel_and_the_key(caplog):
     settings_line = next(r.getMessage() for r in caplog.records
                          if r.getMessage().startswith("smart_trailing settings in force"))
     assert "alarms=webhook; not delivered to telegram [freqtrade channels]" in settings_line
-    from ts_plugin.diagnose.logs import parse_settings
-    from ts_plugin.diagnose.rules import rules_from_settings
+    from ts_plugin.tools.diagnose.logs import parse_settings
+    from ts_plugin.tools.diagnose.rules import rules_from_settings
 
     assert rules_from_settings(parse_settings(settings_line)).from_bot  # diagnose still reads the line
-    from ts_plugin.health import snapshot
+    from ts_plugin.strategy.health import snapshot
 
     assert snapshot(strategy, 0.0)["alarms"] == {
         "summary": "webhook; not delivered to telegram", "delivered_to": ["webhook"],
@@ -163,7 +163,7 @@ def test_with_notify_off_nothing_is_checked(caplog):
 def test_diagnose_says_alarms_not_delivered_to_a_channel():
     """The health line the bot logs carries the channel check; diagnose reports it as a problem."""
     from tests.test_diagnose_checks import RULES, health, series, snapshot
-    from ts_plugin.diagnose.verdict import findings
+    from ts_plugin.tools.diagnose.verdict import findings
 
     line = {**health(), "alarms": {"summary": "not delivered to telegram", "delivered_to": [],
                                    "not_delivered_to": {"telegram": ["telegram.allow_custom_messages: true"]}}}

@@ -20,10 +20,10 @@ from freqtrade.freqtradebot import FreqtradeBot
 from freqtrade.persistence import Order, Trade
 
 from tests.freqtrade_helpers import OPENED, add_trade, open_database
+from ts_plugin.core.state import Phase, TrailState
 from ts_plugin.exchange.backstop import BINANCE_USDM
 from ts_plugin.exchange.backstop_keeper import BackstopKeeper, Venue
 from ts_plugin.exchange.watch import Watches
-from ts_plugin.state import Phase, TrailState
 
 STAMP = int(OPENED.timestamp() * 1000) + 60_000
 FILL = {"id": "3000007", "id_stop": "7000007", "status": "closed", "status_stop": "triggered",

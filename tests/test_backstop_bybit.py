@@ -14,9 +14,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tests.test_backstop_keeper import PAIR, World
+from ts_plugin.core.state import Phase
 from ts_plugin.exchange.backstop import BYBIT_LINEAR
 from ts_plugin.exchange.backstop_keeper import BYBIT_LINEAR_VENUE, BackstopKeeper, Venue, venue_for
-from ts_plugin.state import Phase
 
 TICK = 0.1
 

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from ts_plugin.config import ConfigError, parse_config
+from ts_plugin.core.config import ConfigError, parse_config
 from ts_plugin.exchange.backstop_keeper import BINANCE_USDM_VENUE, BackstopKeeper
 from ts_plugin.exchange.wiring import backstop_keeper
 
@@ -61,8 +61,8 @@ def test_stored_backstop_round_trips_and_is_absent_when_none_is_held():
     import json
     from dataclasses import replace
 
-    from ts_plugin.machine import new_state, step
-    from ts_plugin.state import StateError, decode, encode
+    from ts_plugin.core.machine import new_state, step
+    from ts_plugin.core.state import StateError, decode, encode
 
     config = parse_config({})
     state, _ = step(new_state(50000.0, False, 1_700_000_000.0, config), 52000.0, 1_700_003_600.0, config)

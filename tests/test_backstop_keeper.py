@@ -10,11 +10,11 @@ from types import SimpleNamespace
 import pytest
 from freqtrade.exceptions import InvalidOrderException, TemporaryError
 
+from ts_plugin.core.state import Phase, TrailState
 from ts_plugin.exchange.backstop import BINANCE_USDM
 from ts_plugin.exchange.backstop_booking import carried, fill_id
 from ts_plugin.exchange.backstop_keeper import BackstopKeeper, Venue
 from ts_plugin.exchange.watch import Watches
-from ts_plugin.state import Phase, TrailState
 
 PAIR = "BTC/USDT:USDT"
 

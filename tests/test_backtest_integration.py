@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from ts_plugin.demo import DEFAULT_CONFIG, build_backtest_config, exits_by_reason, pairs_in, run_backtest
+from ts_plugin.tools.demo import DEFAULT_CONFIG, build_backtest_config, exits_by_reason, pairs_in, run_backtest
 
 pytestmark = pytest.mark.slow
 

@@ -13,9 +13,9 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.test_settings_report import contradictions, settings_line
-from ts_plugin.demo import DEFAULT_CONFIG, build_backtest_config, exits_by_reason, format_summary, pairs_in, run_backtest
-from ts_plugin.mixin import CROSSED_EXIT_REASON
-from ts_plugin.summary import BREAKEVEN_STOP, CROSSED_STOP, HARD_STOP, OTHER, STRATEGY_EXIT, TRAILING_STOP
+from ts_plugin.strategy.mixin import CROSSED_EXIT_REASON
+from ts_plugin.strategy.summary import BREAKEVEN_STOP, CROSSED_STOP, HARD_STOP, OTHER, STRATEGY_EXIT, TRAILING_STOP
+from ts_plugin.tools.demo import DEFAULT_CONFIG, build_backtest_config, exits_by_reason, format_summary, pairs_in, run_backtest
 
 pytestmark = pytest.mark.slow
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from freqtrade.exceptions import OperationalException
 
-from ts_plugin.demo import DEFAULT_CONFIG, build_backtest_config, pairs_in, run_backtest
-from ts_plugin.mixin import CROSSED_EXIT_REASON
+from ts_plugin.strategy.mixin import CROSSED_EXIT_REASON
+from ts_plugin.tools.demo import DEFAULT_CONFIG, build_backtest_config, pairs_in, run_backtest
 
 pytestmark = pytest.mark.slow
 

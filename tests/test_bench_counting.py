@@ -7,7 +7,7 @@ import pytest
 from benchmarks.replacements import BackstopCount, requests_per_trade, simulate
 from benchmarks.report import replace_sections
 from benchmarks.windows import largest_gap_ms, unprotected_ms
-from ts_plugin.config import parse_config
+from ts_plugin.core.config import parse_config
 
 
 def test_backstop_is_placed_when_trailing_starts_and_replaced_only_when_its_grid_value_changes():

@@ -1,4 +1,4 @@
-"""The plugin with freqtrade's built-in trailing mapped (ts_plugin.builtin_match) against the built-in
+"""The plugin with freqtrade's built-in trailing mapped (ts_plugin.strategy.builtin_match) against the built-in
 itself, in freqtrade's real backtesting engine, trade for trade: real and generated candles, spot and
 USD-M futures, long and short, with and without ``--timeframe-detail 1m``.
 
@@ -13,8 +13,8 @@ import pytest
 
 from tests.builtin_match_data import write_generated
 from tests.builtin_match_runs import SHARED, run_pair_of
-from ts_plugin.demo import pairs_in
 from ts_plugin.sandbox.server import SandboxExchange, ccxt_overrides
+from ts_plugin.tools.demo import pairs_in
 
 pytestmark = pytest.mark.slow
 

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ts_plugin import machine
-from ts_plugin.builtin_match import settings_from_builtin, trailing_value
-from ts_plugin.config import ConfigError, parse_config
-from ts_plugin.state import Phase
+from ts_plugin.core import machine
+from ts_plugin.core.config import ConfigError, parse_config
+from ts_plugin.core.state import Phase
+from ts_plugin.strategy.builtin_match import settings_from_builtin, trailing_value
 
 MAPPED = parse_config(settings_from_builtin(True, 0.01, 0.015, True))
 
@@ -84,9 +84,9 @@ def test_trailing_value_only_for_a_stop_the_trailing_level_set_now():
 
 
 def test_the_settings_line_shows_the_basis_and_reads_back():
-    from ts_plugin.diagnose.logs import SETTINGS_PREFIX, parse_settings
-    from ts_plugin.diagnose.rules import settings_mapping
-    from ts_plugin.settings_report import format_line, format_message, settings_in_force
+    from ts_plugin.strategy.settings_report import format_line, format_message, settings_in_force
+    from ts_plugin.tools.diagnose.logs import SETTINGS_PREFIX, parse_settings
+    from ts_plugin.tools.diagnose.rules import settings_mapping
 
     layer = settings_from_builtin(True, 0.01, 0.015, True)
     settings = settings_in_force(parse_config(layer), None, layer)

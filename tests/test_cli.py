@@ -62,7 +62,7 @@ def test_help_runs_from_the_console_script(argv):
 
 def test_python_m_aliases_still_work():
     for module, expected in (("ts_plugin.sandbox", "usage: python -m ts_plugin.sandbox"),
-                             ("ts_plugin.demo", "usage: ts-plugin demo"), ("ts_plugin.cli", "usage: ts-plugin")):
+                             ("ts_plugin.cli", "usage: ts-plugin")):
         done = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True,
                               timeout=60, cwd=ROOT)
         assert done.returncode == 0 and done.stdout.startswith(expected), (module, done.stderr)
@@ -168,7 +168,7 @@ def own_strategy(tmp_path) -> Path:
 @pytest.fixture(scope="module")
 def candles_with_detail(tmp_path_factory) -> Path:
     """Two pairs of 5m and 1m synthetic candles (the 1m set for --timeframe-detail)."""
-    from ts_plugin.sampledata import generate
+    from ts_plugin.tools.sampledata import generate
 
     datadir = tmp_path_factory.mktemp("own") / "binance"
     pairs = {"BTC/USDT": 60_000.0, "ETH/USDT": 3_000.0}

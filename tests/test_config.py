@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ts_plugin.config import ConfigError, merge_settings, parse_config
+from ts_plugin.core.config import ConfigError, merge_settings, parse_config
 
 
 def test_defaults():

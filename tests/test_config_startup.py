@@ -8,7 +8,7 @@ from freqtrade.exceptions import OperationalException
 from freqtrade.resolvers import StrategyResolver
 
 from tests.freqtrade_helpers import AuditStrategy, make_strategy
-from ts_plugin.config import ConfigError
+from ts_plugin.core.config import ConfigError
 
 STRATEGIES = Path(__file__).parents[1] / "user_data" / "strategies"
 

@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.freqtrade_helpers import OPENED, add_trade, book_fill, strategy_config
-from ts_plugin import machine
-from ts_plugin.config import parse_config
-from ts_plugin.consistency import contradiction
-from ts_plugin.entry_stop import Fill, average_entries, hard_stop, untrailed_stop
-from ts_plugin.trade_facts import moved_stop, trade_facts
+from ts_plugin.core import machine
+from ts_plugin.core.config import parse_config
+from ts_plugin.core.consistency import contradiction
+from ts_plugin.core.entry_stop import Fill, average_entries, hard_stop, untrailed_stop
+from ts_plugin.strategy.trade_facts import moved_stop, trade_facts
 
 CONFIG = parse_config({"activation_profit": 0.015, "trail_distance": 0.005})
 

@@ -1,6 +1,7 @@
 """The demo's choices that do not need a backtest: stake currency and refusing an empty folder."""
 
-from ts_plugin.demo import main, stake_for
+from ts_plugin.cli import main
+from ts_plugin.tools.demo import stake_for
 
 
 def test_usdt_candles_keep_the_demo_config_stake():
@@ -18,5 +19,5 @@ def test_mixed_quotes_are_left_to_the_config():
 
 
 def test_a_folder_without_candles_is_refused_with_a_message(tmp_path, capsys):
-    assert main(["--datadir", str(tmp_path)]) == 2
+    assert main(["demo", "--datadir", str(tmp_path)]) == 2
     assert f"No 5m feather candles in {tmp_path}" in capsys.readouterr().err

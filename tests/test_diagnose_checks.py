@@ -10,14 +10,14 @@ from dataclasses import replace
 import pytest
 
 from ts_plugin.cli import main
-from ts_plugin.diagnose.checks import CONFIRM_S, Severity, warning_lines
-from ts_plugin.diagnose.holdings import observe_holdings
-from ts_plugin.diagnose.logs import parse_settings, read_plugin_log
-from ts_plugin.diagnose.report import exit_code, format_text
-from ts_plugin.diagnose.rules import Rules, rules_from_settings
-from ts_plugin.diagnose.snapshot import BotUnavailable, Snapshot, Target, poll
-from ts_plugin.diagnose.verdict import OK, PROBLEM, UNREACHABLE, findings, judge
-from ts_plugin.state import Phase, TrailState, encode
+from ts_plugin.core.state import Phase, TrailState, encode
+from ts_plugin.tools.diagnose.checks import CONFIRM_S, Severity, warning_lines
+from ts_plugin.tools.diagnose.holdings import observe_holdings
+from ts_plugin.tools.diagnose.logs import parse_settings, read_plugin_log
+from ts_plugin.tools.diagnose.report import exit_code, format_text
+from ts_plugin.tools.diagnose.rules import Rules, rules_from_settings
+from ts_plugin.tools.diagnose.snapshot import BotUnavailable, Snapshot, Target, poll
+from ts_plugin.tools.diagnose.verdict import OK, PROBLEM, UNREACHABLE, findings, judge
 
 T0 = 1_790_000_000.0  # 2026-09-21 14:13:20 UTC
 SETTINGS_LINE = (
@@ -274,8 +274,8 @@ def test_the_policy_comes_from_the_bots_settings_line_else_the_defaults():
 
 
 def test_the_settings_line_is_read_back_through_the_plugins_own_validation():
-    from ts_plugin.settings_report import format_line, settings_in_force
-    from ts_plugin.config import parse_config
+    from ts_plugin.core.config import parse_config
+    from ts_plugin.strategy.settings_report import format_line, settings_in_force
 
     written = parse_config({"activation_profit": 0.02, "trail_distance": 0.01,
                             "breakeven": {"trigger_profit": 0.008}, "time_activation": {"after_minutes": 90},

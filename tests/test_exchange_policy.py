@@ -7,7 +7,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from ts_plugin.config import ConfigError, parse_config
+from ts_plugin.core.config import ConfigError, parse_config
 from ts_plugin.exchange.circuit import CircuitBreaker, CircuitState
 from ts_plugin.exchange.policy import UpdatePolicy, Verdict, decide, improvement
 from ts_plugin.exchange.retry import RetryBudgetExceeded, RetryPolicy, call_with_retry

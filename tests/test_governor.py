@@ -10,12 +10,12 @@ import ccxt
 import pytest
 from freqtrade.exceptions import InvalidOrderException, TemporaryError
 
-from ts_plugin.config import parse_config
-from ts_plugin.events import EventLog
+from ts_plugin.core.config import parse_config
+from ts_plugin.core.events import EventLog
+from ts_plugin.core.machine import new_state
 from ts_plugin.exchange.capabilities import ReplacementPath, replacement_path
 from ts_plugin.exchange.circuit import CircuitState
 from ts_plugin.exchange.governor import StopGovernor
-from ts_plugin.machine import new_state
 
 SETTINGS = parse_config({"exchange": {"circuit_failure_threshold": 2, "circuit_cooldown_s": 100,
                                       "retry_attempts": 2}}).exchange

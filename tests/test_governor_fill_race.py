@@ -14,7 +14,7 @@ from freqtrade.persistence import Order
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ts_plugin.events import EventLog
+from ts_plugin.core.events import EventLog
 from ts_plugin.exchange.cancel_outcome import covers, filled_amount, went_off
 from ts_plugin.exchange.governor import StopGovernor
 from tests.test_governor import ORDER, SETTINGS, Clock, Ledger, StandInExchange

@@ -9,7 +9,7 @@ stand-in Exchange of ``test_governor.py`` with freqtrade's real ``Order`` record
 
 from freqtrade.persistence import Order
 
-from ts_plugin.events import EventLog
+from ts_plugin.core.events import EventLog
 from ts_plugin.exchange.governor import StopGovernor
 from tests.test_governor import ORDER, SETTINGS, Clock, Ledger, StandInExchange
 

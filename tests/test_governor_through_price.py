@@ -17,10 +17,10 @@ from freqtrade.exceptions import InvalidOrderException
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ts_plugin.events import EventLog
+from ts_plugin.core.events import EventLog
 from ts_plugin.exchange.governor import StopGovernor
 from ts_plugin.exchange.through_price import exit_due, is_would_trigger
-from ts_plugin.mixin import CROSSED_EXIT_REASON
+from ts_plugin.strategy.mixin import CROSSED_EXIT_REASON
 from tests.freqtrade_helpers import add_trade, make_strategy, open_database
 from tests.test_governor import ORDER, SETTINGS, Clock, Ledger, StandInExchange
 

@@ -12,7 +12,7 @@ from tests.freqtrade_helpers import OPENED, add_trade, make_strategy, tick
 from tests.test_governor import StandInExchange
 from tests.test_readonly_db import _fill
 from ts_plugin.exchange import wiring
-from ts_plugin.health import HEALTH_FILE, HEALTH_INTERVAL_S, HealthSchedule
+from ts_plugin.strategy.health import HEALTH_FILE, HEALTH_INTERVAL_S, HealthSchedule
 
 RECONCILE_EVERY_S = 300.0  # exchange.orphan_check_interval_s, the default
 

@@ -16,8 +16,8 @@ import pytest
 from tests.freqtrade_helpers import make_strategy
 from tests.test_readonly_db import _close_bot_connections, build_bot_database
 from tests.test_status import row, status
-from ts_plugin.health import publish
-from ts_plugin.health_identity import (LEGACY_HEALTH_FILE, belongs_to, database_identity, health_file_name,
+from ts_plugin.strategy.health import publish
+from ts_plugin.strategy.health_identity import (LEGACY_HEALTH_FILE, belongs_to, database_identity, health_file_name,
                                        redacted_url)
 
 

@@ -13,8 +13,8 @@ from freqtrade.exceptions import OperationalException
 from hypothesis import given, settings, strategies as st
 
 from tests.conftest import ROOT
-from ts_plugin.config import ConfigError, merge_settings, parse_config
-from ts_plugin.hyperopt_space import (
+from ts_plugin.core.config import ConfigError, merge_settings, parse_config
+from ts_plugin.strategy.hyperopt_space import (
     ACTIVATION, DISTANCE, NAMES, SHIPPED, SPACE, TRIGGER, Outer, corners, fit_parameters, fit_ranges,
 )
 
@@ -279,8 +279,8 @@ def test_not_sampled_parameters_hold_the_settings_exactly():
 FITTED_STRATEGY = '''
 
 import logging as _logging
-from ts_plugin.config import merge_settings as _merge, parse_config as _parse
-from ts_plugin.hyperopt_space import fit_parameters as _fit
+from ts_plugin.core.config import merge_settings as _merge, parse_config as _parse
+from ts_plugin.strategy.hyperopt_space import fit_parameters as _fit
 
 
 class FittedSample(SmartTrailingSample):
@@ -301,7 +301,7 @@ class FittedSample(SmartTrailingSample):
 # up to IStrategy for pickling by value, which failed while the mixin derived from object.
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_every_hyperopt_epoch_runs_the_values_it_reports(synthetic_datadir, exchange_overrides, tmp_path, jobs):
-    from ts_plugin.demo import DEFAULT_CONFIG, pairs_in
+    from ts_plugin.tools.demo import DEFAULT_CONFIG, pairs_in
 
     strategy_dir = tmp_path / "strategies"
     strategy_dir.mkdir()

@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ts_plugin.config import parse_config
-from ts_plugin.machine import adopt, is_safe_side, new_state, rebase_entry, step
-from ts_plugin.state import Phase
+from ts_plugin.core.config import parse_config
+from ts_plugin.core.machine import adopt, is_safe_side, new_state, rebase_entry, step
+from ts_plugin.core.state import Phase
 
 T0 = 1_700_000_000.0
 TIMED = parse_config({"activation_profit": 0.015, "trail_distance": 0.005,

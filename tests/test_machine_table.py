@@ -2,9 +2,9 @@
 
 import pytest
 
-from ts_plugin.config import parse_config
-from ts_plugin.machine import Momentum, adopt, new_state, step, trail_distance
-from ts_plugin.state import Phase
+from ts_plugin.core.config import parse_config
+from ts_plugin.core.machine import Momentum, adopt, new_state, step, trail_distance
+from ts_plugin.core.state import Phase
 
 T0 = 1_700_000_000.0
 AUDIT = parse_config({"activation_profit": 0.015, "trail_distance": 0.005})

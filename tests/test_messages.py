@@ -9,7 +9,7 @@ import pytest
 from freqtrade.enums import RunMode
 
 from tests.freqtrade_helpers import OPENED, add_trade, make_strategy, tick
-from ts_plugin.events import (
+from ts_plugin.core.events import (
     CROSSED_DETAIL, EventLog, EventName, TradeView, format_message, format_price, trade_view,
 )
 

@@ -15,7 +15,7 @@ from importlib import metadata
 import pytest
 
 from tests.conftest import ROOT
-from ts_plugin.compat import MIN_FREQTRADE, TESTED_FREQTRADE, check_freqtrade
+from ts_plugin.strategy.compat import MIN_FREQTRADE, TESTED_FREQTRADE, check_freqtrade
 
 
 def setup_cfg() -> configparser.ConfigParser:

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ts_plugin.plot.figure import STOP_COLOUR, write_page
-from ts_plugin.plot.model import StopPoint, TradePicture
-from ts_plugin.plot.sources import PairPicture
+from ts_plugin.tools.plot.figure import STOP_COLOUR, write_page
+from ts_plugin.tools.plot.model import StopPoint, TradePicture
+from ts_plugin.tools.plot.sources import PairPicture
 
 pytestmark = pytest.mark.slow
 

@@ -11,9 +11,9 @@ import pytest
 
 from tests.freqtrade_helpers import OPENED, add_trade, make_strategy, tick
 from ts_plugin.cli import main
-from ts_plugin.demo import DEFAULT_CONFIG, build_backtest_config, pairs_in, run_backtest
-from ts_plugin.plot.figure import build_figure
-from ts_plugin.plot.replay import STOP_EXIT_REASONS
+from ts_plugin.tools.demo import DEFAULT_CONFIG, build_backtest_config, pairs_in, run_backtest
+from ts_plugin.tools.plot.figure import build_figure
+from ts_plugin.tools.plot.replay import STOP_EXIT_REASONS
 
 
 def _stop_segments(figure) -> list[list[float]]:
@@ -31,7 +31,7 @@ def _stop_segments(figure) -> list[list[float]]:
 
 @pytest.mark.slow
 def test_pages_from_a_backtest_result(synthetic_datadir, exchange_overrides, tmp_path, capsys):
-    from ts_plugin.plot.sources import backtest_pictures, open_backtest
+    from ts_plugin.tools.plot.sources import backtest_pictures, open_backtest
 
     config = build_backtest_config(DEFAULT_CONFIG, synthetic_datadir, exchange_overrides,
                                    pairs=list(pairs_in(synthetic_datadir)), user_data_dir=tmp_path,
@@ -59,7 +59,7 @@ def test_pages_from_a_backtest_result(synthetic_datadir, exchange_overrides, tmp
 
 
 def _candles_around(datadir, hours=48):
-    from ts_plugin.sampledata import generate
+    from ts_plugin.tools.sampledata import generate
 
     generate(datadir, pairs={"BTC/USDT": 100.0}, days=2, seed=3, end=OPENED + timedelta(hours=hours / 2))
 
@@ -79,7 +79,7 @@ def test_pages_from_a_trade_database_without_writing_it(db, tmp_path, capsys):
     assert (out / "BTC_USDT.html").is_file()
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before  # never written
 
-    from ts_plugin.plot.sources import database_pictures
+    from ts_plugin.tools.plot.sources import database_pictures
 
     (page,), skipped = database_pictures(f"sqlite:///{db}", datadir, "5m")
     assert skipped == []

@@ -12,9 +12,9 @@ from collections import Counter
 import pytest
 
 from tests.conftest import ROOT
-from ts_plugin.config import parse_config
-from ts_plugin.demo import DEFAULT_CONFIG, build_backtest_config, pairs_in, run_backtest
-from ts_plugin.plot.replay import (CROSSED_EXIT_REASON, STOP_EXIT_REASONS, BacktestTrade, Candle, ReplayedExit,
+from ts_plugin.core.config import parse_config
+from ts_plugin.tools.demo import DEFAULT_CONFIG, build_backtest_config, pairs_in, run_backtest
+from ts_plugin.tools.plot.replay import (CROSSED_EXIT_REASON, STOP_EXIT_REASONS, BacktestTrade, Candle, ReplayedExit,
                                    Rounding, replay, with_detail)
 
 CONFIG = parse_config({"activation_profit": 0.015, "trail_distance": 0.005,
@@ -110,7 +110,7 @@ def test_detail_candles_replace_their_main_candle():
 
 
 def _exported(datadir, overrides, tmp_path, **kwargs):
-    from ts_plugin.plot.sources import open_backtest
+    from ts_plugin.tools.plot.sources import open_backtest
 
     config = build_backtest_config(DEFAULT_CONFIG, datadir, overrides, pairs=list(pairs_in(datadir)),
                                    user_data_dir=tmp_path, export="trades", **kwargs)
@@ -122,7 +122,7 @@ def assert_replays_match(source) -> Counter:
     """Every trade: the stop held at the end equals freqtrade's ``stop_loss_abs``; a stop or crossing
     exit happens on the backtest's exit candle at its price and reason; no other trade meets its stop
     before its exit. The stop never loosens. Returns the exit reasons seen."""
-    from ts_plugin.plot.sources import replay_backtest
+    from ts_plugin.tools.plot.sources import replay_backtest
 
     reasons: Counter = Counter()
     phases: Counter = Counter()
@@ -148,7 +148,7 @@ def assert_replays_match(source) -> Counter:
 
 @pytest.fixture(scope="module")
 def detail_datadir(tmp_path_factory):
-    from ts_plugin.sampledata import generate
+    from ts_plugin.tools.sampledata import generate
 
     datadir = tmp_path_factory.mktemp("plot-detail") / "binance"
     pairs = {"BTC/USDT": 60_000.0, "ETH/USDT": 3_000.0}
@@ -169,7 +169,7 @@ def test_replay_matches_a_backtest_with_detail_candles_and_loaded_parameters(
                                    pairs=list(pairs_in(detail_datadir)), user_data_dir=tmp_path,
                                    export="trades", timeframe_detail="1m")
     run_backtest(config)
-    from ts_plugin.plot.sources import open_backtest
+    from ts_plugin.tools.plot.sources import open_backtest
 
     source = open_backtest(tmp_path / "backtest_results", detail_datadir)
     assert source.timeframe_detail == "1m"

@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 
 from tests.freqtrade_helpers import OPENED, add_trade, make_strategy, open_database, reload_trade, tick
-from ts_plugin.plot.model import StopPoint
-from ts_plugin.plot.sources import database_trades
-from ts_plugin.plot.trace import (MAX_POINTS, TraceError, decode_trace, encode_trace, next_trace, thin)
-from ts_plugin.readonly_db import open_database as open_readonly
-from ts_plugin.state import Phase, TrailState
-from ts_plugin.store import TRACE_KEY, StateStore
+from ts_plugin.strategy.trace import StopPoint
+from ts_plugin.tools.plot.sources import database_trades
+from ts_plugin.strategy.trace import (MAX_POINTS, TraceError, decode_trace, encode_trace, next_trace, thin)
+from ts_plugin.core.state import Phase, TrailState
+from ts_plugin.strategy.store import TRACE_KEY, StateStore
+from ts_plugin.tools.readonly_db import open_database as open_readonly
 
 
 def _state(stop: float | None, phase: Phase = Phase.ACTIVE, at: float = 1000.0) -> TrailState:

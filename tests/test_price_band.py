@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.test_governor import SETTINGS, Clock, Ledger, StandInExchange
-from ts_plugin.events import EventLog
+from ts_plugin.core.events import EventLog
 from ts_plugin.exchange.governor import StopGovernor
 from ts_plugin.exchange.price_band import Band, band_for, clamp, is_band_refusal
 

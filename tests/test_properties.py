@@ -3,9 +3,9 @@
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ts_plugin.config import parse_config
-from ts_plugin.machine import Momentum, new_state, step
-from ts_plugin.state import Phase
+from ts_plugin.core.config import parse_config
+from ts_plugin.core.machine import Momentum, new_state, step
+from ts_plugin.core.state import Phase
 
 T0 = 1_700_000_000.0
 ENTRY = 100.0
@@ -107,7 +107,7 @@ def test_activation_is_monotonic_in_price(config, is_short, ratio, extra):
 @given(configs, st.booleans(), paths, st.integers(0, 59))
 def test_restart_is_invisible(config, is_short, ratios, cut):
     """Stepping through a stored-and-reloaded state gives exactly the same result."""
-    from ts_plugin.state import decode, encode
+    from ts_plugin.core.state import decode, encode
 
     prices = [ENTRY * r for r in ratios]
     straight = _run(config, is_short, prices)[-1][1]
@@ -129,7 +129,7 @@ def test_restart_is_invisible(config, is_short, ratios, cut):
 def test_restart_through_the_stored_form_changes_no_event(config, is_short, ratios, cut):
     """The stored form drops float noise (state.encode); a reload still makes the same decisions:
     same events on every tick, same stored state at the end."""
-    from ts_plugin.state import decode, encode
+    from ts_plugin.core.state import decode, encode
 
     prices = [ENTRY * r for r in ratios]
     trace = _run(config, is_short, prices)

@@ -13,9 +13,9 @@ from freqtrade.persistence import Order, Trade
 from freqtrade.persistence.custom_data import _CustomData
 
 from tests.freqtrade_helpers import OPENED, add_trade, make_strategy, tick
-from ts_plugin.readonly_db import DatabaseError, open_database
-from ts_plugin.state import Phase, encode
-from ts_plugin.store import CUSTOM_DATA_KEY
+from ts_plugin.core.state import Phase, encode
+from ts_plugin.strategy.store import CUSTOM_DATA_KEY
+from ts_plugin.tools.readonly_db import DatabaseError, open_database
 
 TICK_SIZE = 4  # ccxt's precision mode: price_precision is the tick
 

@@ -7,7 +7,7 @@ import pytest
 from freqtrade.exceptions import TemporaryError
 
 from tests.test_governor import SETTINGS, Clock, StandInExchange
-from ts_plugin.events import EventLog
+from ts_plugin.core.events import EventLog
 from ts_plugin.exchange.governor import StopGovernor
 from ts_plugin.exchange.reconcile import classify
 from ts_plugin.exchange.reconciler import Reconciler

@@ -13,7 +13,7 @@ from freqtrade.persistence import Trade
 
 from tests.freqtrade_helpers import make_strategy, tick
 from tests.test_safety_paths import Fill, add_entry_order, after_fill, started
-from ts_plugin.store import CUSTOM_DATA_KEY
+from ts_plugin.strategy.store import CUSTOM_DATA_KEY
 
 BREAKEVEN = {"breakeven": {"trigger_profit": 0.008, "offset": 0.002}}
 TIMED = {"activation_profit": 0.03, "time_activation": {"after_minutes": 60, "min_profit": 0.004}}

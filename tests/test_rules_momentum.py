@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ts_plugin.config import parse_config
-from ts_plugin.indicators import MomentumSeries
-from ts_plugin.machine import Momentum, new_state, step, trail_distance
+from ts_plugin.core.config import parse_config
+from ts_plugin.core.indicators import MomentumSeries
+from ts_plugin.core.machine import Momentum, new_state, step, trail_distance
 
 T0 = 1_700_000_000.0
 NAN = math.nan

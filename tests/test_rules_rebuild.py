@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ts_plugin.config import parse_config
-from ts_plugin.machine import Momentum, adopt, is_tighter, new_state, step
-from ts_plugin.state import Phase
+from ts_plugin.core.config import parse_config
+from ts_plugin.core.machine import Momentum, adopt, is_tighter, new_state, step
+from ts_plugin.core.state import Phase
 
 T0 = 1_700_000_000.0
 NOW = T0 + 6 * 3600

@@ -10,9 +10,9 @@ from freqtrade.persistence import Trade
 
 from tests.freqtrade_helpers import OPENED, add_trade, make_strategy, tick
 from tests.test_safety_paths import add_entry_order
-from ts_plugin.indicators import MomentumSeries
-from ts_plugin.mixin import CROSSED_EXIT_REASON
-from ts_plugin.store import CUSTOM_DATA_KEY
+from ts_plugin.core.indicators import MomentumSeries
+from ts_plugin.strategy.mixin import CROSSED_EXIT_REASON
+from ts_plugin.strategy.store import CUSTOM_DATA_KEY
 
 MOMENTUM = {"momentum": {"atr_multiplier": 2.0, "min_distance": 0.002, "max_distance": 0.03}}
 TIMED = {"activation_profit": 0.03, "breakeven": {"trigger_profit": 0.02, "offset": 0.002},

@@ -10,9 +10,9 @@ from freqtrade.persistence import Trade
 from tests.freqtrade_helpers import (
     OPENED, AuditStrategy, add_trade, make_strategy, open_database, reload_trade, tick,
 )
-from ts_plugin.hooks import WiringError
-from ts_plugin.mixin import CROSSED_EXIT_REASON
-from ts_plugin.store import CUSTOM_DATA_KEY
+from ts_plugin.strategy.hooks import WiringError
+from ts_plugin.strategy.mixin import CROSSED_EXIT_REASON
+from ts_plugin.strategy.store import CUSTOM_DATA_KEY
 
 
 class Fill:

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from ts_plugin.sampledata import MARKER, ensure_sample_data, generate, synthetic_candles
+from ts_plugin.tools.sampledata import MARKER, ensure_sample_data, generate, synthetic_candles
 
 
 def test_same_seed_same_candles():

@@ -215,7 +215,7 @@ def test_freqtrade_loads_its_markets_from_the_sandbox(tmp_path):
     from freqtrade.enums import RunMode
     from freqtrade.resolvers import ExchangeResolver
 
-    from ts_plugin.demo import DEFAULT_CONFIG
+    from ts_plugin.tools.demo import DEFAULT_CONFIG
 
     with SandboxExchange({"BTC/USDT": 50_000.0, "ETH/USDT": 3_000.0}) as exchange:
         config = Configuration({"config": [str(DEFAULT_CONFIG)], "user_data_dir": str(tmp_path)},

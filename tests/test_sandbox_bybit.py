@@ -7,8 +7,8 @@ import ccxt
 import pytest
 
 from tests.sandbox_clients import sandbox_client
-from ts_plugin.config import parse_config
-from ts_plugin.events import EventLog
+from ts_plugin.core.config import parse_config
+from ts_plugin.core.events import EventLog
 from ts_plugin.exchange.capabilities import ReplacementPath
 from ts_plugin.exchange.governor import StopGovernor
 from ts_plugin.sandbox import SandboxExchange, ccxt_overrides, config_fragment

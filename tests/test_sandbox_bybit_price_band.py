@@ -11,8 +11,8 @@ import ccxt
 import pytest
 
 from tests.test_sandbox_bybit import PAIR, SYMBOL, _NoLedger, _Trade, client, open_long, sandbox, stop  # noqa: F401
-from ts_plugin.config import parse_config
-from ts_plugin.events import EventLog
+from ts_plugin.core.config import parse_config
+from ts_plugin.core.events import EventLog
 from ts_plugin.exchange.governor import StopGovernor
 from ts_plugin.exchange.price_band import band_for
 from ts_plugin.sandbox import ccxt_overrides

@@ -10,8 +10,8 @@ from types import SimpleNamespace
 from freqtrade.enums import RunMode
 
 from tests.freqtrade_helpers import AuditStrategy, make_strategy, strategy_config
-from ts_plugin.config import parse_config
-from ts_plugin.settings_report import (
+from ts_plugin.core.config import parse_config
+from ts_plugin.strategy.settings_report import (
     PARAM_SETTINGS, Override, format_line, format_message, settings_in_force,
 )
 

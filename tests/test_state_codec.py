@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from ts_plugin.config import parse_config
-from ts_plugin.machine import new_state, step
-from ts_plugin.state import SCHEMA_VERSION, StateError, decode, encode
+from ts_plugin.core.config import parse_config
+from ts_plugin.core.machine import new_state, step
+from ts_plugin.core.state import SCHEMA_VERSION, StateError, decode, encode
 
 CONFIG = parse_config({})
 

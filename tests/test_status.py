@@ -17,11 +17,11 @@ from tests.test_cli import TS_PLUGIN, USER_ENV
 from tests.test_governor import StandInExchange
 from tests.test_readonly_db import _close_bot_connections, _fill, _fingerprint, build_bot_database
 from ts_plugin.cli import main
+from ts_plugin.core.state import Phase, TrailState
 from ts_plugin.exchange.circuit import CircuitState
-from ts_plugin.health_identity import health_file_name
-from ts_plugin.readonly_db import open_database as open_read_only
-from ts_plugin.state import Phase, TrailState
-from ts_plugin.status_view import (build_status, format_age, format_when, phase_at_exit, read_health,
+from ts_plugin.strategy.health_identity import health_file_name
+from ts_plugin.tools.readonly_db import open_database as open_read_only
+from ts_plugin.tools.status_view import (build_status, format_age, format_when, phase_at_exit, read_health,
                                    status_text)
 
 

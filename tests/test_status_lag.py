@@ -16,7 +16,7 @@ from tests.test_governor import StandInExchange
 from tests.test_readonly_db import _close_bot_connections, _fill
 from tests.test_status import row, status
 from ts_plugin.exchange.lag import ALARM_SLACK_S
-from ts_plugin.health_identity import health_file_name
+from ts_plugin.strategy.health_identity import health_file_name
 
 LAG_WARNING = "exchange stop behind"
 

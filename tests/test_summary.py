@@ -5,9 +5,9 @@ from collections import Counter
 
 import pytest
 
-from ts_plugin.demo import format_summary as demo_format_summary
-from ts_plugin.mixin import CROSSED_EXIT_REASON
-from ts_plugin.summary import (
+from ts_plugin.strategy.mixin import CROSSED_EXIT_REASON
+from ts_plugin.tools.demo import format_summary as demo_format_summary
+from ts_plugin.strategy.summary import (
     BREAKEVEN_STOP, CROSSED_STOP, HARD_STOP, OTHER, STRATEGY_EXIT, TRAILING_STOP, exit_kind,
     format_summary, is_losing_entry_candle_trailing_exit,
 )

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from freqtrade.exchange.exchange_utils import TICK_SIZE
 
-from ts_plugin.state import Phase, TrailState
+from ts_plugin.core.state import Phase, TrailState
 from ts_plugin.strategy.trailing_report import (
     NO_OPEN_TRADES,
     USAGE,

@@ -86,7 +86,7 @@ MESSAGE = ("ShadowedStrategy: a base listed before SmartTrailingMixin would shad
 def setup(tmp_path_factory):
     """A sandbox serving the markets, its config fragment, candles, and one folder per strategy (freqtrade
     imports every file of the strategy folder while looking for the one asked for)."""
-    from ts_plugin.sampledata import generate
+    from ts_plugin.tools.sampledata import generate
 
     root = tmp_path_factory.mktemp("wiring")
     datadir = root / "data" / "binance"

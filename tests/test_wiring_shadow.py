@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ts_plugin import SmartTrailingMixin
-from ts_plugin.hooks import WiringError, describe_wrapped, mixin_methods
+from ts_plugin.strategy.hooks import WiringError, describe_wrapped, mixin_methods
 
 METHODS = sorted(mixin_methods(SmartTrailingMixin))
 

@@ -1,6 +1,6 @@
 """ts_plugin: a smart, restart-proof trailing stop for Freqtrade strategies."""
 
-from ts_plugin.compat import check_freqtrade
+from ts_plugin.strategy.compat import check_freqtrade
 
 __version__ = "0.1.0"
 
@@ -14,7 +14,7 @@ check_freqtrade()
 def __getattr__(name: str):
     # Lazy import: the pure core (machine, config) stays importable without loading freqtrade.
     if name == "SmartTrailingMixin":
-        from ts_plugin.mixin import SmartTrailingMixin
+        from ts_plugin.strategy.mixin import SmartTrailingMixin
 
         return SmartTrailingMixin
     raise AttributeError(name)

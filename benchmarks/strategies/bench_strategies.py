@@ -15,7 +15,7 @@ from freqtrade.strategy import IStrategy
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "ts_plugin" / "data" / "strategies"))
 from smart_trailing_sample import SmartTrailingSample  # noqa: E402
 
-from ts_plugin.hooks import library_callback  # noqa: E402
+from ts_plugin.strategy.hooks import library_callback  # noqa: E402
 
 
 class _SampleEntries(IStrategy):

@@ -1,5 +1,5 @@
 """Two strategies with the same entries and different trailing: freqtrade's built-in, and the plugin
-with the built-in's settings mapped (ts_plugin.builtin_match). Their backtests are compared trade for
+with the built-in's settings mapped (ts_plugin.strategy.builtin_match). Their backtests are compared trade for
 trade. The direction comes from the config key ``builtin_match_direction`` ("long" or "short")."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from freqtrade.strategy import IStrategy
 from pandas import DataFrame
 
 from ts_plugin import SmartTrailingMixin
-from ts_plugin.builtin_match import settings_from_builtin
+from ts_plugin.strategy.builtin_match import settings_from_builtin
 
 POSITIVE = 0.01
 OFFSET = 0.015

@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from freqtrade_client import FtRestClient
 
-from ts_plugin.health_identity import health_file_name
+from ts_plugin.strategy.health_identity import health_file_name
 
 ROOT = Path(__file__).resolve().parents[2]
 API_USER, API_PASSWORD = "tester", f"not-a-secret-{secrets.token_hex(8)}"

@@ -116,7 +116,7 @@ def wallet_findings(wallet: dict | None) -> list[str]:
 
 def _message_event(text: str) -> tuple[str, str] | None:
     """(event name, trade id or '-') of one of the plugin's messages, None for anything else."""
-    from ts_plugin.events import _HEADLINES
+    from ts_plugin.core.events import _HEADLINES
 
     match = _MESSAGE_HEAD.search(text.splitlines()[0] if text else "")
     if match is None:

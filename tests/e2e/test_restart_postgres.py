@@ -12,7 +12,7 @@ from tests.e2e.conftest import PAIR, STRATEGIES, enter, stored_state
 from tests.e2e.test_live_spot import SETTINGS, live_stops, stop_near
 from tests.e2e.test_restart import _restart
 from ts_plugin.cli import main
-from ts_plugin.store import CUSTOM_DATA_KEY, TRACE_KEY
+from ts_plugin.strategy.store import CUSTOM_DATA_KEY, TRACE_KEY
 
 pytest_plugins = ["tests.pg_fixtures"]
 pytestmark = pytest.mark.slow

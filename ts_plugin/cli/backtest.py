@@ -83,7 +83,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from ts_plugin.demo import BACKTEST_CONFIG, OfflineRun, default_userdir, run_offline
+    from ts_plugin.tools.demo import BACKTEST_CONFIG, OfflineRun, default_userdir, run_offline
 
     userdir = options.userdir or default_userdir()
     strategy_path = options.strategy_path or userdir / "strategies"

@@ -30,7 +30,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from ts_plugin.demo import SAMPLE_STRATEGY, STRATEGY_PATH, OfflineRun, run_offline
+    from ts_plugin.tools.demo import SAMPLE_STRATEGY, STRATEGY_PATH, OfflineRun, run_offline
 
     if options.strategy_path and not options.strategy:
         parser.error("--strategy-path needs --strategy NAME")

@@ -17,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from ts_plugin.diagnose.checks import CONFIRM_S
+from ts_plugin.tools.diagnose.checks import CONFIRM_S
 
 USERNAME_ENV, PASSWORD_ENV = "FREQTRADE__API_SERVER__USERNAME", "FREQTRADE__API_SERVER__PASSWORD"
 
@@ -89,7 +89,7 @@ def _api_server(path: Path, parser: argparse.ArgumentParser) -> dict:
 
 
 def targets_from(options: argparse.Namespace, parser: argparse.ArgumentParser) -> list:
-    from ts_plugin.diagnose.snapshot import Target
+    from ts_plugin.tools.diagnose.snapshot import Target
 
     server = _api_server(options.config, parser) if options.config else {}
     username = options.username or os.environ.get(USERNAME_ENV) or server.get("username")
@@ -116,8 +116,8 @@ def targets_from(options: argparse.Namespace, parser: argparse.ArgumentParser) -
 
 
 def run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from ts_plugin.diagnose.report import as_json, exit_code, format_text
-    from ts_plugin.diagnose.session import run_session
+    from ts_plugin.tools.diagnose.report import as_json, exit_code, format_text
+    from ts_plugin.tools.diagnose.session import run_session
 
     targets = targets_from(options, parser)
     duration_s = options.duration * 60

@@ -56,7 +56,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from ts_plugin.plot.sources import SourceError
+    from ts_plugin.tools.plot.sources import SourceError
 
     if options.db_url and options.datadir is None:
         parser.error("--db-url needs --datadir DIR (the candles to draw the trades on)")
@@ -74,7 +74,7 @@ def run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print("ts-plugin plot: no trades to draw" + (f" (no candles for {', '.join(skipped)})" if skipped else ""),
               file=sys.stderr)
         return 2
-    from ts_plugin.plot.figure import write_page
+    from ts_plugin.tools.plot.figure import write_page
 
     for pair in skipped:
         print(f"skipped {pair}: no {options.timeframe} candles in {options.datadir}", file=sys.stderr)
@@ -95,7 +95,7 @@ def _plotly_missing() -> str | None:
 
 
 def _pages(options: argparse.Namespace) -> tuple[list, list[str]]:
-    from ts_plugin.plot.sources import backtest_pictures, database_pictures, open_backtest
+    from ts_plugin.tools.plot.sources import backtest_pictures, database_pictures, open_backtest
 
     if options.db_url:
         return database_pictures(options.db_url, options.datadir, options.timeframe, options.pairs)

@@ -127,7 +127,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def _serve(parser: argparse.ArgumentParser, options: argparse.Namespace) -> int:
     prices = dict(options.pairs or [])
     if options.datadir:
-        from ts_plugin.demo import pairs_in
+        from ts_plugin.tools.demo import pairs_in
 
         prices.update(pairs_in(Path(options.datadir)))
     if not prices:

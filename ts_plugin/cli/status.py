@@ -22,7 +22,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ts_plugin.health_identity import LEGACY_HEALTH_FILE, belongs_to, health_file_name
+from ts_plugin.strategy.health_identity import LEGACY_HEALTH_FILE, belongs_to, health_file_name
 
 NO_STATE_EXIT = 1
 
@@ -62,8 +62,8 @@ def _load_health(path: Path) -> dict:
 
 
 def run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from ts_plugin.readonly_db import DatabaseError, open_database
-    from ts_plugin.status_view import NO_PLUGIN_STATE, build_status, read_health, status_json, status_text
+    from ts_plugin.tools.readonly_db import DatabaseError, open_database
+    from ts_plugin.tools.status_view import NO_PLUGIN_STATE, build_status, read_health, status_json, status_text
 
     if options.health is not None and not options.health.is_file():
         parser.error(f"no health file {options.health}")

@@ -42,15 +42,15 @@ from typing import Any, Callable, Iterable
 
 from freqtrade.exceptions import InvalidOrderException
 
-from ts_plugin.events import EventName
+from ts_plugin.core.events import EventName
 from ts_plugin.exchange.backstop import (BINANCE_USDM, BYBIT_LINEAR, PriceDistance, TrailGrid, client_id,
                                          trade_id_of)
 from ts_plugin.exchange.backstop_fills import book_partial_exit, closes_all
 from ts_plugin.exchange.backstop_booking import (book_exit, carry_on_stop, fill_id, known_elsewhere,
                                                  own_fill_under_its_id)
+from ts_plugin.core.state import Phase, TrailState
 from ts_plugin.exchange.listing import OPEN_STATUSES
 from ts_plugin.exchange.venues import binance_futures, bybit
-from ts_plugin.state import Phase, TrailState
 
 logger = logging.getLogger("ts_plugin")
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from ts_plugin.core.machine import is_tighter
 from ts_plugin.exchange.cancel_outcome import covers
 from ts_plugin.exchange.capabilities import ReplacementPath
 from ts_plugin.exchange.listing import OPEN_STATUSES
-from ts_plugin.machine import is_tighter
 
 if TYPE_CHECKING:
     from ts_plugin.exchange.governor import StopGovernor

@@ -26,8 +26,9 @@ from typing import Any, Callable, Protocol
 
 from freqtrade.exceptions import DDosProtection, InsufficientFundsError, InvalidOrderException, TemporaryError
 
-from ts_plugin.config import ExchangeConfig
-from ts_plugin.events import EventLog, EventName
+from ts_plugin.core.config import ExchangeConfig
+from ts_plugin.core.events import EventLog, EventName
+from ts_plugin.core.state import TrailState
 from ts_plugin.exchange.cancel_outcome import covers, filled_amount, went_off
 from ts_plugin.exchange.capabilities import ReplacementPath, replacement_path
 from ts_plugin.exchange.circuit import CircuitBreaker, CircuitState
@@ -42,7 +43,6 @@ from ts_plugin.exchange.through_price import ALARM_KIND as THROUGH_PRICE
 from ts_plugin.exchange.through_price import exit_due, is_would_trigger
 from ts_plugin.exchange.venues import amend_unchanged
 from ts_plugin.exchange.watch import UNPROTECTED, TradeKey, TradeWatch, Watches
-from ts_plugin.state import TrailState
 
 logger = logging.getLogger("ts_plugin")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ts_plugin.config import ExchangeConfig
+from ts_plugin.core.config import ExchangeConfig
 from ts_plugin.exchange.policy import improvement
 from ts_plugin.exchange.watch import BEHIND, NOT_RECONCILED, TradeKey, TradeWatch, Watches
 

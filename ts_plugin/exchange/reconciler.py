@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable
 
 from freqtrade.exceptions import InvalidOrderException
 
-from ts_plugin.events import EventName
+from ts_plugin.core.events import EventName
 from ts_plugin.exchange.capabilities import ReplacementPath
 from ts_plugin.exchange.governor import StopGovernor
 from ts_plugin.exchange.listing import open_stop_orders

@@ -11,7 +11,7 @@ Pure: numbers and exception texts only.
 
 from __future__ import annotations
 
-from ts_plugin.machine import is_safe_side
+from ts_plugin.core.machine import is_safe_side
 
 # What the exchanges answer to a stop whose trigger is already through the price. ccxt keeps the
 # exchange's own answer in the message: Binance's code -2021 ("Order would immediately trigger."),

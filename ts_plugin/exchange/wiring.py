@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any, Iterable
 
+from ts_plugin.core.state import StateError, TrailState
 from ts_plugin.exchange.backstop_keeper import BackstopKeeper, unsupported, venue_for
 from ts_plugin.exchange.governor import StopGovernor
 from ts_plugin.exchange.reconciler import Reconciler
-from ts_plugin.state import StateError, TrailState
 
 logger = logging.getLogger("ts_plugin")
 

@@ -23,7 +23,7 @@ from enum import Enum
 from functools import partial
 from typing import Any
 
-from ts_plugin.health import trade_section
+from ts_plugin.strategy.health import trade_section
 from ts_plugin.strategy.trailing_report import USAGE, TrailingRow, messages, parse_trade_id
 
 logger = logging.getLogger("ts_plugin")

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from ts_plugin.events import TradeView, format_price, locked_profit, trade_view
-from ts_plugin.state import Phase, TrailState
+from ts_plugin.core.events import TradeView, format_price, locked_profit, trade_view
+from ts_plugin.core.state import Phase, TrailState
 
 NO_OPEN_TRADES = "\N{SHIELD} *Smart trailing:* no open trade."
 USAGE = "Usage: `/trailing` (every open trade) or `/trailing <trade_id>`"
