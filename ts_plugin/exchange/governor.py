@@ -264,6 +264,29 @@ class StopGovernor:
         if self.on_through_price is not None:
             self.on_through_price(trade)
 
+    # ----- an entry adjustment while the stop may have filled -----------------------------------
+
+    def stop_went_off(self, trade: Any) -> str | None:
+        """The id of a stop order of ``trade`` that the exchange says went off, else None (live only).
+
+        freqtrade reads its stop in ``exit_positions`` and asks ``adjust_trade_position`` later in the
+        same iteration: a stop that fills in between is not booked yet, and an added entry would open a
+        new position under a trade whose position is gone. Asked only when the strategy wants to add,
+        so it costs one read per entry adjustment. A read that fails says nothing (None)."""
+        if self.dry_run:
+            return None
+        for order in list(getattr(trade, "open_sl_orders", None) or ()):
+            try:
+                answer = self.fetch_stoploss_order(order.order_id, trade.pair)
+            except Exception as exc:
+                logger.debug("smart_trailing: stop %s of %s not read before an entry adjustment: %s",
+                             order.order_id, trade.pair, exc)
+                continue
+            if went_off(answer):
+                self.counters["entries_held_after_stop_fill"] += 1
+                return str(order.order_id)
+        return None
+
     # ----- an entry adjustment's new amount (entry_follow.py) ------------------------------------
 
     def follow_entry(self, trade: Any) -> None:

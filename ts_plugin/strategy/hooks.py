@@ -8,6 +8,8 @@ plugin's part once (the outermost call), then the strategy's own code; a ``super
 code reaches the mixin, which sees it is already inside and does not run the plugin's part again.
 
 ``custom_stoploss``: the strategy's value and the plugin's are combined, the tighter one wins.
+``adjust_trade_position`` (the mixin has none of its own): an added entry is held back while the
+exchange says the trade's stop went off (live, stop on exchange), see ``StopGovernor.stop_went_off``.
 The wrapped overrides are named in one INFO line at start-up (``describe_wrapped``), so a forgotten
 ``super()`` is not combined silently.
 
@@ -29,7 +31,7 @@ from freqtrade.exceptions import OperationalException
 
 logger = logging.getLogger("ts_plugin")
 
-HOOKED = ("bot_loop_start", "order_filled", "custom_stoploss", "custom_exit")
+HOOKED = ("bot_loop_start", "order_filled", "custom_stoploss", "custom_exit", "adjust_trade_position")
 
 
 class WiringError(OperationalException):
@@ -92,8 +94,8 @@ def describe_wrapped(cls: type) -> str | None:
     if not wrapped:
         return None
     return ("smart_trailing: wrapped the strategy's own " + ", ".join(wrapped) + ": the plugin's part runs "
-            "first, once, with or without super(); a custom_stoploss value is combined with the plugin's "
-            "(the tighter one wins)")
+            "once, with or without super(); a custom_stoploss value is combined with the plugin's "
+            "(the tighter one wins); an added entry is held back while the trade's stop went off")
 
 
 def wrap_overrides(cls: type) -> list[str]:
@@ -226,9 +228,24 @@ def _wrap_custom_exit(function: Callable) -> Callable:
     return custom_exit
 
 
+def _wrap_adjust_trade_position(function: Callable) -> Callable:
+    def adjust_trade_position(self, trade, **kwargs):
+        if "adjust_trade_position" in self._ts_inside:
+            return function(self, trade=trade, **kwargs)
+        self._ts_inside.add("adjust_trade_position")
+        try:
+            result = function(self, trade=trade, **kwargs)
+        finally:
+            self._ts_inside.discard("adjust_trade_position")
+        return self._ts_adjust_part(trade, result)
+
+    return adjust_trade_position
+
+
 _WRAPPERS = {
     "bot_loop_start": _wrap_bot_loop_start,
     "order_filled": _wrap_order_filled,
     "custom_stoploss": _wrap_custom_stoploss,
     "custom_exit": _wrap_custom_exit,
+    "adjust_trade_position": _wrap_adjust_trade_position,
 }

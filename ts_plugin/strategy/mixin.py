@@ -415,6 +415,20 @@ class SmartTrailingMixin(IStrategy):
             return None
         return self._ts_exit_part(trade, current_rate)
 
+    def _ts_adjust_part(self, trade: Any, result: Any) -> Any:
+        """The strategy's ``adjust_trade_position`` answer, held back (None) when it adds to a trade
+        whose stop the exchange says went off before freqtrade booked it (live, stop on exchange)."""
+        stake = result[0] if isinstance(result, tuple) and result else result
+        if (self._ts_governor is None or isinstance(stake, bool) or not isinstance(stake, (int, float))
+                or not stake > 0):
+            return result
+        went_off = self._ts_governor.stop_went_off(trade)
+        if went_off is None:
+            return result
+        logger.info("smart_trailing: entry adjustment of trade %s (%s) held back: its stop order %s went "
+                    "off; freqtrade books that exit first", getattr(trade, "id", None), trade.pair, went_off)
+        return None
+
     def _ts_exit_part(self, trade: Any, current_rate: float | None = None) -> str | None:
         store = self._ts_store
         key = store.key(trade)
