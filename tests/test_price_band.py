@@ -5,7 +5,7 @@ import math
 
 import pytest
 from freqtrade.exceptions import InvalidOrderException
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tests.test_governor import SETTINGS, Clock, Ledger, StandInExchange
@@ -146,6 +146,9 @@ ratios = st.floats(min_value=0.5, max_value=1.0)
 @given(price=prices, reference=st.floats(min_value=0.5, max_value=2.0), stop_ratio=st.floats(0.001, 0.999),
        limit_ratio=ratios, down=st.floats(0.05, 0.99), up=st.floats(1.01, 10.0),
        side=st.sampled_from(["sell", "buy"]), futures=st.booleans(), margin=st.floats(0.0, 0.2))
+# found by hypothesis: the stop following the limit landed 1 ulp below it (limit x stop / limit)
+@example(price=5.6875, reference=1.0, stop_ratio=0.001, limit_ratio=1.0, down=0.12890625, up=2.0, side='sell',
+         futures=False, margin=0.0)
 def test_a_clamped_order_is_inside_the_band_no_looser_and_on_the_protective_side(
         price, reference, stop_ratio, limit_ratio, down, up, side, futures, margin):
     selling = side == "sell"

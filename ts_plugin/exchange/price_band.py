@@ -195,7 +195,10 @@ def clamp(side: str, stop: float, limit: float | None, band: Band, price: float 
         low, high = band.limit_bounds(new_stop)
         new_limit = tighten(limit, low if selling else high)
         if new_limit != limit:
-            candidates = [tighten(new_stop, new_limit * stop / limit), tighten(new_stop, new_limit)]
+            # the asked gap as a ratio first: new_limit x (a ratio >= 1 for a sell, <= 1 for a buy) rounds
+            # to the limit's side of the stop at every magnitude (new_limit x stop / limit can land 1 ulp
+            # past it)
+            candidates = [tighten(new_stop, new_limit * (stop / limit)), tighten(new_stop, new_limit)]
             new_stop = next((c for c in candidates if band.accepts(c, new_limit) and not through(c)),
                             candidates[-1])
     if not band.accepts(new_stop, new_limit) or through(new_stop):
