@@ -5,30 +5,9 @@ places the new stop before cancelling the old one, met deterministically). Binan
 import ccxt
 import pytest
 
-from tests.sandbox_clients import sandbox_client
-from ts_plugin.sandbox import SandboxExchange
+from tests.perpetual_fixtures import PAIR, binance, bybit, sandbox  # noqa: F401 (pytest fixtures)
 
-PAIR = "BTC/USDT:USDT"
 FAULT = {"kind": "fill_other_stops"}
-
-
-@pytest.fixture
-def sandbox():
-    exchange = SandboxExchange({PAIR: 100.0}).start()
-    yield exchange
-    exchange.stop()
-
-
-@pytest.fixture
-def binance(sandbox, monkeypatch):
-    with sandbox_client(sandbox, monkeypatch, "binance", {"defaultType": "swap"}) as api:
-        yield api
-
-
-@pytest.fixture
-def bybit(sandbox, monkeypatch):
-    with sandbox_client(sandbox, monkeypatch, "bybit", {"defaultSettle": "USDT"}) as api:
-        yield api
 
 
 def test_binance_the_old_stop_fills_when_the_new_one_is_created(sandbox, binance):

@@ -5,23 +5,7 @@ read (the Bybit soak's entries filled up to 0.9 % from their quote); any other e
 import ccxt
 import pytest
 
-from tests.sandbox_clients import sandbox_client
-from ts_plugin.sandbox import SandboxExchange
-
-PAIR = "BTC/USDT:USDT"
-
-
-@pytest.fixture
-def sandbox():
-    exchange = SandboxExchange({PAIR: 100.0}).start()
-    yield exchange
-    exchange.stop()
-
-
-@pytest.fixture
-def bybit(sandbox, monkeypatch):
-    with sandbox_client(sandbox, monkeypatch, "bybit", {"defaultSettle": "USDT"}) as api:
-        yield api
+from tests.perpetual_fixtures import PAIR, bybit, sandbox  # noqa: F401 (pytest fixtures)
 
 
 def test_a_market_order_fills_away_from_the_quote(sandbox, bybit):

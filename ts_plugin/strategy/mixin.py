@@ -23,7 +23,6 @@ from freqtrade.strategy import DecimalParameter, IStrategy, stoploss_from_absolu
 from pandas import DataFrame
 
 from ts_plugin.core import machine
-
 from ts_plugin.core.config import CONFIG_SECTION, ConfigError, TrailingConfig, merge_settings, parse_config
 from ts_plugin.core.consistency import STOP_TOLERANCE, contradiction
 from ts_plugin.core.events import EventLog, EventName
