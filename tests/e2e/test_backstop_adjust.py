@@ -74,7 +74,8 @@ def test_after_a_dca_the_backstop_covers_the_whole_position_and_closes_it_after_
     state = wait_until(lambda: (s := stored_state(bot, trade_id)) and s.get("backstop_id") == str(backstop["algoId"])
                        and s, 30, "the new backstop's id and amount to be stored")
     assert state["backstop_amount"] == pytest.approx(after) and state["phase"] == "ACTIVE"
-    assert counter(bot, "backstops_replaced") >= 1
+    # the keeper stores the new id, then counts it: the REST API may answer in between
+    wait_until(lambda: counter(bot, "backstops_replaced") >= 1, 30, "the health view to count the replacement")
 
     bot.kill()
     peak = top * 1.05
