@@ -705,6 +705,7 @@ class StopGovernor:
             return
         record = Order.parse_from_ccxt_object(created, trade.pair, "stoploss", trade.amount, stop)
         trade.orders.append(record)
+        noted = self._note_replacement(trade, created)
         cancelled: dict | None = None
         try:
             cancelled = self.cancel_stoploss_order(order["id"], trade.pair)
@@ -714,8 +715,26 @@ class StopGovernor:
                 if old is not None:
                     old.update_from_ccxt_object({**order, **(cancelled or {}), "status": "canceled"})
         finally:
-            if not (went_off(cancelled) and self._filled_while_replaced(trade, order, created, record, cancelled)):
+            if went_off(cancelled) and self._filled_while_replaced(trade, order, created, record, cancelled):
+                latest = self.ledger.state_of(trade) if noted is not None else None
+                if latest is not None:  # the old stop's fill is the trade's: the plugin's last is that stop
+                    self.ledger.save(trade, replace(latest, exchange_stop_id=noted.exchange_stop_id))
+            else:
                 self._record_move(trade.pair, stop, 0.0, ReplacementPath.MAKE_BEFORE_BREAK, created)
+
+    def _note_replacement(self, trade: Any, created: dict) -> TrailState | None:
+        """Store the new stop's id as the plugin's last stop before the old one is cancelled; returns
+        the state as it was (None when the trade has none).
+
+        freqtrade commits its record of the new stop only after this iteration: a bot killed between
+        the create and the cancel would restart with two live stops, the new one known to nobody. The
+        stored id lets the reconciliation after a restart take the new stop back and cancel the old
+        one (``reconcile.py``: an interrupted replacement)."""
+        state = self.ledger.state_of(trade)
+        if state is None or created.get("id") is None:
+            return None
+        self.ledger.save(trade, replace(state, exchange_stop_id=str(created["id"])))
+        return state
 
     def _filled_while_replaced(self, trade: Any, old: dict, created: dict, record: Any,
                                answer: dict | None) -> bool:

@@ -7,6 +7,10 @@
 - *adoptable* when freqtrade has no record of it but the plugin recorded it as the stop it placed last
   for an open trade that has no other live stop: the bot died between placing it and committing
   freqtrade's record, so it is re-attached to the trade rather than left unmanaged;
+- a *replacement* when freqtrade has no record of it, the plugin recorded it as the stop it placed
+  last, and the trade's current stop is live beside it: the bot died in a make-before-break between
+  creating the new stop and cancelling the old one. The reconciler keeps the one that protects more
+  (re-attaching the new one and cancelling the old, or cancelling the new one as an orphan);
 - *foreign* when the bot never created it: reported, cancelled only with cancel_foreign_stop_orders.
 An open trade whose current stop is not among the exchange's open stop orders (and has nothing to
 adopt) is *unprotected*.
@@ -24,6 +28,7 @@ class Reconciliation:
     unprotected: tuple[str, ...] = ()  # pairs
     current: tuple[dict, ...] = field(default=())
     adoptable: tuple[dict, ...] = ()
+    replacements: tuple[dict, ...] = ()
 
 
 def classify(
@@ -49,13 +54,19 @@ def classify(
         (pair, order_id) for pair, order_id in recorded_keys
         if pair in current_ids_by_pair and pair not in covered and (pair, order_id) not in bot_created
     }
+    replacement_keys = {
+        (pair, order_id) for pair, order_id in recorded_keys
+        if pair in covered and (pair, order_id) not in bot_created and (pair, order_id) not in current_keys
+    }
     ours = bot_created | recorded_keys  # a recorded order that cannot be adopted is still the bot's
-    orphans, foreign, current, adoptable = [], [], [], []
+    orphans, foreign, current, adoptable, replacements = [], [], [], [], []
     for order in exchange_stops:
         if key(order) in current_keys:
             current.append(order)
         elif key(order) in adoptable_keys:
             adoptable.append(order)
+        elif key(order) in replacement_keys:
+            replacements.append(order)
         elif key(order) in ours:
             orphans.append(order)
         else:
@@ -63,4 +74,5 @@ def classify(
     adopted_pairs = {key(order)[0] for order in adoptable}
     unprotected = tuple(pair for pair in sorted(current_ids_by_pair)
                         if pair not in covered and pair not in adopted_pairs)
-    return Reconciliation(tuple(orphans), tuple(foreign), unprotected, tuple(current), tuple(adoptable))
+    return Reconciliation(tuple(orphans), tuple(foreign), unprotected, tuple(current), tuple(adoptable),
+                          tuple(replacements))

@@ -19,6 +19,8 @@ from typing import Any, Callable, Iterable
 from freqtrade.exceptions import InvalidOrderException
 
 from ts_plugin.core.events import EventName
+from ts_plugin.core.machine import is_tighter
+from ts_plugin.exchange.cancel_outcome import covers
 from ts_plugin.exchange.capabilities import ReplacementPath
 from ts_plugin.exchange.governor import StopGovernor
 from ts_plugin.exchange.listing import open_stop_orders
@@ -85,6 +87,9 @@ class Reconciler:
                           self._recorded_ids(trades.values()))
         for order in result.adoptable:
             self._adopt(trades[order["symbol"]], order)
+        for order in result.replacements:
+            self._settle_replacement(trades[order["symbol"]], order,
+                                     [o for o in result.current if o.get("symbol") == order["symbol"]])
         lost_found = self._adopt_lost_answers(result, trades)
         for order in result.orphans:
             self._cancel(order, EventName.ORPHAN_CANCELLED)
@@ -203,7 +208,47 @@ class Reconciler:
                                   stop=stop, reason="live stop order without freqtrade record re-attached")
         return True
 
-    def _cancel(self, order: dict, event: EventName, foreign: bool = False) -> None:
+    def _settle_replacement(self, trade: Any, new: dict, old: list[dict]) -> None:
+        """A make-before-break the bot did not finish (``reconcile.py``): ``new`` is the stop the plugin
+        placed last, ``old`` the trade's current stops, live beside it. The new one is kept when it
+        protects at least as much as each old one (its stop no looser, its amount no smaller): it is
+        re-attached to the trade first, then the old ones are cancelled; otherwise the new one is
+        cancelled as an orphan. The position is never without a stop in between."""
+        price, is_short = self.governor._price_of, bool(getattr(trade, "is_short", False))
+        stop = price(new)
+        keep_new = stop is not None and all(
+            (old_stop := price(o)) is not None and not is_tighter(old_stop, stop, is_short)
+            and covers(_amount(new), _amount(o) or 0.0) for o in old)
+        if not keep_new:
+            self._cancel(new, EventName.ORPHAN_CANCELLED)
+            return
+        if not self._adopt(trade, new):
+            return  # both stay live (reduce-only): the next pass tries again
+        self.governor.counters["replacements_finished_by_reconciliation"] += 1
+        logger.info("smart_trailing: trade %s (%s): the replacement of its stop was interrupted; keeping the "
+                    "new stop %s, cancelling %s", trade.id, trade.pair, new.get("id"),
+                    ", ".join(str(o.get("id")) for o in old))
+        for order in old:
+            if self._cancel(order, EventName.ORPHAN_CANCELLED, replaced_by=new.get("id")):
+                self._mark_cancelled(trade, order)
+        self.governor._record_move(trade.pair, stop, None, ReplacementPath.MAKE_BEFORE_BREAK, new)
+
+    def _mark_cancelled(self, trade: Any, order: dict) -> None:
+        """freqtrade's record of a stop the reconciliation cancelled: closed now, not at its next read."""
+        from freqtrade.persistence import Trade
+
+        record = trade.select_order_by_order_id(str(order.get("id")))
+        if record is None:
+            return
+        try:
+            record.update_from_ccxt_object({**order, "status": "canceled"})
+            Trade.commit()
+        except Exception as exc:  # freqtrade reads the order's status itself at its next iteration
+            Trade.session.rollback()
+            logger.warning("smart_trailing: could not mark stop order %s cancelled: %s", order.get("id"), exc)
+
+    def _cancel(self, order: dict, event: EventName, foreign: bool = False, **fields: Any) -> bool:
+        """Cancel one of the listed stop orders; False (with a WARNING event) when it could not be."""
         governor = self.governor
         pair, order_id = order.get("symbol", ""), str(order.get("id"))
         original = governor._original["cancel_stoploss_order"]
@@ -216,7 +261,15 @@ class Reconciler:
             governor.counters["orphan_cancel_failures"] += 1
             governor.events.emit(EventName.WARNING, None, pair, order_id=order_id,
                                  reason=f"could not cancel orphaned stop order: {exc}")
-            return
+            return False
         governor.counters["orphans_cancelled"] += 1
         governor.events.emit(event, None, pair, order_id=order_id, foreign=foreign or None,
-                             stop=governor._price_of(order))
+                             stop=governor._price_of(order), **fields)
+        return True
+
+
+def _amount(order: dict) -> float | None:
+    try:
+        return float(order["amount"]) if order.get("amount") is not None else None
+    except (TypeError, ValueError):
+        return None
