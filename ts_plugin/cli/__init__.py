@@ -2,6 +2,7 @@
 
     ts-plugin demo      offline backtest of the sample strategy (synthetic candles when none)
     ts-plugin backtest  offline backtest of your own strategy with the mixin
+    ts-plugin compare   your strategy with smart trailing off, freqtrade's trailing, the plugin, rule by rule
     ts-plugin sandbox   the local Binance-compatible exchange: serve, price, gap, fault, latency, orders
     ts-plugin plot      HTML charts of every trade's stop path (backtest result or trade database)
     ts-plugin status    open trades' trailing stops, read-only from freqtrade's database
@@ -17,7 +18,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("demo", "backtest", "sandbox", "status", "diagnose", "plot")
+COMMANDS = ("demo", "backtest", "compare", "sandbox", "status", "diagnose", "plot")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,130 @@
+"""The whole comparison: check the input, start the sandbox, optionally optimise before ``--split``, then
+run every variant on the same candles and return the rows (see running.py for how)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Callable
+
+from ts_plugin.tools.compare import split as splitting
+from ts_plugin.tools.compare import variants as v
+from ts_plugin.tools.compare.running import CompareError, Outcome, Session, Setup
+
+
+def _candle_span(datadir: Path, pairs: list[str], timeframe: str | None):
+    import pandas as pd
+
+    first = last = None
+    for pair in pairs:
+        name = pair.replace("/", "_")
+        for path in sorted(datadir.glob(f"{name}-{timeframe or '*'}.feather"))[:1]:
+            dates = pd.read_feather(path, columns=["date"])["date"]
+            low, high = dates.min().to_pydatetime(), dates.max().to_pydatetime()
+            first = low if first is None else min(first, low)
+            last = high if last is None else max(last, high)
+    return first, last
+
+
+def _pairs(setup: Setup) -> dict[str, float]:
+    from ts_plugin.tools.demo import pairs_in
+
+    found = pairs_in(setup.datadir, setup.timeframe) if setup.datadir.is_dir() else {}
+    if not found:
+        raise CompareError(f"--datadir {setup.datadir}: no {setup.timeframe or ''} feather candles "
+                           "(BASE_QUOTE-TIMEFRAME.feather, freqtrade's layout)".replace("no  ", "no "))
+    if setup.pairs:
+        missing = [pair for pair in setup.pairs if pair not in found]
+        if missing:
+            raise CompareError(f"--pairs {' '.join(missing)}: no candles in {setup.datadir} "
+                               f"(found: {', '.join(found)})")
+        found = {pair: found[pair] for pair in setup.pairs}
+    return found
+
+
+def run_comparison(setup: Setup, split: str | None = None, epochs: int = splitting.DEFAULT_EPOCHS,
+                   progress: Callable[[str], None] = print, quiet: bool = True) -> Outcome:
+    """Every chosen variant backtested on the same candles; CompareError for anything the user must fix."""
+    from freqtrade.configuration.directory_operations import create_userdata_dir
+    from freqtrade.exceptions import OperationalException
+
+    from ts_plugin.core.config import parse_config
+    from ts_plugin.sandbox import SandboxExchange, ccxt_overrides
+    from ts_plugin.tools.demo import BACKTEST_CONFIG, backtest_stake, build_backtest_config
+
+    if setup.chosen and (unknown := v.unknown_names(setup.chosen)):
+        raise CompareError(f"--variants {' '.join(unknown)}: unknown (choose from {', '.join(v.NAMES)})")
+    if split is not None:
+        splitting.parse_date(split)
+    found = _pairs(setup)
+    timerange = setup.timerange
+    before = None
+    if split is not None:
+        first, last = _candle_span(setup.datadir, list(found), setup.timeframe)
+        before, timerange = splitting.periods(split, setup.timerange, first, last)
+    try:
+        create_userdata_dir(str(setup.userdir), create_dir=True)
+    except (OperationalException, OSError) as exc:
+        raise CompareError(f"--userdir {setup.userdir}: cannot use it as the user data folder: {exc}") from None
+    sandbox = SandboxExchange(found)
+    session = None
+    try:
+        sandbox.start()
+
+        def config_for(period: str | None) -> dict:
+            config = build_backtest_config(
+                BACKTEST_CONFIG, setup.datadir.resolve(), ccxt_overrides(sandbox.url), strategy=setup.strategy,
+                strategy_path=setup.strategy_path, pairs=list(found), timerange=period,
+                user_data_dir=setup.userdir.resolve(), user_configs=setup.configs, defaults=backtest_stake(found),
+                timeframe=setup.timeframe, timeframe_detail=setup.timeframe_detail, export="none")
+            if quiet:  # freqtrade's set-up says INFO: a line per variant instead
+                for name in ("", "freqtrade", "ts_plugin"):
+                    logging.getLogger(name).setLevel(logging.WARNING)
+            return config
+
+        params: dict = {}
+        if before is not None:
+            progress(f"hyperopt of the smart_trailing space on {before} ({epochs} epochs) ...")
+            params = splitting.optimise(config_for(before), before, epochs)
+            progress(f"best before {split}: {params or 'no result'}")
+        session = Session(config_for(timerange), progress)
+        settings = session.user_settings()
+        try:
+            chosen = build_variants(parse_config(settings), setup.chosen, settings, params, split)
+        except ValueError as exc:
+            raise CompareError(f"--strategy {setup.strategy}: {exc}") from None
+        if not chosen:
+            raise CompareError(f"--variants {' '.join(setup.chosen or [])}: none of these applies to your "
+                               "settings (an ablation row needs the rule configured)")
+        rows, results = [], {}
+        for index, variant in enumerate(chosen, 1):
+            found_row, results[variant.name] = session.run(variant, index, len(chosen))
+            rows.append(found_row)
+        return Outcome(rows=rows, user_settings=settings, fee=float(session.backtesting.fee or 0.0),
+                       timeframe_detail=setup.timeframe_detail, timerange=timerange or "all candles",
+                       results=results)
+    except OperationalException as exc:  # freqtrade's own configuration and data refusals
+        raise CompareError(_refusal(str(exc), setup)) from None
+    finally:
+        if session is not None:
+            session.cleanup()
+        sandbox.stop()
+
+
+def build_variants(user, chosen, settings, params, split) -> list[v.Variant]:
+    found = v.build(user, chosen)
+    if split is not None and (not chosen or v.OPTIMISED in chosen):
+        if not any(variant.name == v.YOURS for variant in found):
+            found.append(v.Variant(v.YOURS, "plugin with your settings"))
+        found.append(v.optimised(settings, params, split))
+    return found
+
+
+def _refusal(message: str, setup: Setup) -> str:
+    """freqtrade's refusal, naming the option it is about."""
+    if "Impossible to load Strategy" in message or "Could not load" in message:
+        return f"--strategy {setup.strategy}: not found in --strategy-path {setup.strategy_path} ({message})"
+    if "No data found" in message or "No data" in message:
+        detail = f" or --timeframe-detail {setup.timeframe_detail}" if setup.timeframe_detail else ""
+        return f"--datadir {setup.datadir}: no candles for the pairs, --timerange{detail} asked ({message})"
+    return f"backtest refused: {message}"
