@@ -106,3 +106,21 @@ def test_every_alarm_must_reach_the_receiver_except_those_that_died_with_a_kille
     assert found["received_by_event"] == {"WARNING": 1, "CIRCUIT_OPEN": 1, "ACTIVATED": 1}
     received.append("\N{SHIELD} *Smart trailing:* Warning ADA/USDT:USDT (#5)")
     assert alarm_delivery([(first, True), (second, False)], received)["undelivered"] == {}
+
+
+def test_a_trade_whose_stop_filled_as_its_dca_was_sent_is_checked_over_both_positions():
+    """The stop (read live just before) fills the instant a DCA is sent: the DCA reopens the position the
+    stop closed, freqtrade books the stop's fill as a partial exit and the trade goes on. The soak's
+    futures run saw this (trade 19): each position compared alone with the whole trade was a finding."""
+    records = [fill(1, "BUY", 0.8, 1000), fill(2, "SELL", 0.8, 2000, kind="STOP"), fill(3, "BUY", 0.9, 2100),
+               fill(4, "SELL", 0.9, 5000)]
+    first, second = positions(records)
+    booked = trade(19, "ETC/USDT:USDT", False, 0.9, [("buy", 0.8), ("buy", 0.9), ("stoploss", 0.8), ("sell", 0.9)])
+    of_entry = {"1": booked, "3": booked}
+    assert fill_findings([first, second], of_entry) == []
+    # the stop's fill booked as the whole trade's exit: the trade closed, the DCA's position still open
+    still_open = positions(records[:3])
+    closed = trade(19, "ETC/USDT:USDT", False, 1.7, [("buy", 0.8), ("buy", 0.9), ("stoploss", 1.7)])
+    assert fill_findings(still_open, {"1": closed, "3": closed}) == [
+        "trade 19 ETC/USDT:USDT: freqtrade booked exits of 1.7, the exchange filled 0.8",
+        "trade 19 ETC/USDT:USDT: trade closed, position on the exchange open"]

@@ -10,8 +10,8 @@ line per thing wrong; ``tests/test_soak_checks.py`` tests them without a bot.
 - ``backstop_findings``: a native backstop without an open trade (an orphan), more than one per
   trade, one that would close a different amount than the position holds, or one left live while
   the feature is off;
-- ``fill_findings``: per position on the exchange, what it bought and sold against the filled
-  entries and exits freqtrade booked for its trade (a filled stop booked as cancelled, a partial fill
+- ``fill_findings``: per trade, what its positions on the exchange bought and sold against the filled
+  entries and exits freqtrade booked for it (a filled stop booked as cancelled, a partial fill
   booked as the whole exit);
 - ``wallet_findings``: the futures wallet against the realised profit of its fills;
 - ``alarm_delivery``: every alarm the plugin raised against the messages the webhook received.
@@ -84,24 +84,35 @@ def _filled(orders: Iterable[dict], sides: tuple[str, ...]) -> float:
 
 
 def fill_findings(positions: list[Any], trade_of_entry: dict[str, dict], step: float = 1e-6) -> list[str]:
-    """Per exchange position (``soak.Position`` with ``bought``/``sold``), freqtrade's booking of it."""
+    """Per freqtrade trade, what the exchange bought and sold for it (the ``soak.Position``s whose
+    entry order is one of the trade's, with ``bought``/``sold``) against the entries and exits it booked.
+
+    One trade can hold two positions in a row: a DCA sent the instant its stop filled (the stop read
+    live just before) reopens the position the stop closed; freqtrade books the stop's fill as a
+    partial exit and the trade goes on with the added amount. The trade's fills are summed over its
+    positions; it is closed when its last position is."""
     found = []
+    per_trade: dict[Any, tuple[dict, list[Any]]] = {}
     for position in positions:
         trade = trade_of_entry.get(str(position.entry_id))
         if trade is None:
             found.append(f"{position.symbol} position from order {position.entry_id}: no freqtrade trade")
             continue
+        per_trade.setdefault(trade["trade_id"], (trade, []))[1].append(position)
+    for trade, held in per_trade.values():
         short = bool(trade.get("is_short"))
+        bought, sold = sum(p.bought for p in held), sum(p.sold for p in held)
         entries = _filled(trade.get("orders", []), ("sell",) if short else ("buy",))
         exits = _filled(trade.get("orders", []), ("buy", "stoploss") if short else ("sell", "stoploss"))
         label = f"trade {trade['trade_id']} {trade['pair']}"
-        if not _close(entries, position.bought, step):
-            found.append(f"{label}: freqtrade booked entries of {entries:g}, the exchange filled {position.bought:g}")
-        if not _close(exits, position.sold, step):
-            found.append(f"{label}: freqtrade booked exits of {exits:g}, the exchange filled {position.sold:g}")
-        if (position.closed_ms is not None) == bool(trade.get("is_open")):
+        if not _close(entries, bought, step):
+            found.append(f"{label}: freqtrade booked entries of {entries:g}, the exchange filled {bought:g}")
+        if not _close(exits, sold, step):
+            found.append(f"{label}: freqtrade booked exits of {exits:g}, the exchange filled {sold:g}")
+        last = max(held, key=lambda p: p.opened_ms)
+        if (last.closed_ms is not None) == bool(trade.get("is_open")):
             found.append(f"{label}: trade {'open' if trade.get('is_open') else 'closed'}, position on the "
-                         f"exchange {'closed' if position.closed_ms is not None else 'open'}")
+                         f"exchange {'closed' if last.closed_ms is not None else 'open'}")
     return found
 
 
