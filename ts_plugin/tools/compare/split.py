@@ -3,12 +3,15 @@ the optimum after it, on candles it never saw, against the user's own settings.
 
 freqtrade's own Hyperopt runs in this process on the earlier period (one job, a fixed random state, so
 a run is repeatable); its best ``smart_trailing`` values are returned, never exported next to the
-user's strategy (``disableparamexport``) and its results file goes to the user data folder.
+user's strategy (``disableparamexport``) and its results file goes to the user data folder. What hyperopt
+prints goes to stderr: stdout is the comparison's (its ``--json``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import sys
 from datetime import datetime, timezone
 from typing import Any
 
@@ -54,7 +57,8 @@ def optimise(config: dict[str, Any], before: str, epochs: int) -> dict[str, Any]
                   hyperopt_loss=LOSS, hyperopt_jobs=1, hyperopt_random_state=1, hyperopt_min_trades=1,
                   disableparamexport=True, print_all=False, print_json=False)
     (config["user_data_dir"] / "hyperopt_results").mkdir(parents=True, exist_ok=True)
-    hyperopt = Hyperopt(config)
-    hyperopt.start()
+    with contextlib.redirect_stdout(sys.stderr):  # its epoch table and best result: stdout stays the report's
+        hyperopt = Hyperopt(config)
+        hyperopt.start()
     best = hyperopt.current_best_epoch or {}
     return dict((best.get("params_details") or {}).get(SPACE) or {})
