@@ -4,7 +4,9 @@ From a backtest result (--backtest-results, written by --export trades): the sto
 from the candles with the strategy, settings and parameters stored in the result, tick for tick as
 freqtrade's backtesting ran them. From a dry-run or live trade database (--db-url): the stop paths the
 plugin recorded while trading (custom data smart_trailing_trace), drawn over the candles in --datadir.
-Reads only: the database is opened read-only, no exchange is contacted. Pages embed plotly.js and open
+--timerange draws only the trades open in a range; a database trade whose candles --datadir lacks is
+named in a WARNING, never drawn without candles. Reads only: the database is opened read-only, no
+exchange is contacted. Pages embed plotly.js and open
 offline in any browser; times are UTC.
 """
 
@@ -41,6 +43,10 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--timeframe", "-i", default="5m", metavar="TF",
         help="candle timeframe for a database's pages (default: 5m; a backtest uses its own)")
     parser.add_argument(
+        "--timerange", type=_span, default=None, metavar="RANGE",
+        help="only the trades open in this range, freqtrade's format such as 20180115-20180120, 20180115- "
+             "or -20180120 (UTC); the page shows the range's candles, widened to show those trades whole")
+    parser.add_argument(
         "--pairs", "-p", nargs="+", default=None, metavar="PAIR",
         help="only these pairs such as ETH/BTC (default: every pair with trades)")
     parser.add_argument(
@@ -55,6 +61,16 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return parser
 
 
+def _span(text: str):
+    """``--timerange``, parsed as freqtrade parses it; argparse names the option and value on a bad one."""
+    from ts_plugin.tools.plot.timerange import TimeRangeError, parse_span
+
+    try:
+        return parse_span(text)
+    except TimeRangeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from ts_plugin.tools.plot.sources import SourceError
 
@@ -66,18 +82,19 @@ def run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(f"ts-plugin plot: {missing}", file=sys.stderr)
         return 2
     try:
-        pages, skipped = _pages(options)
+        pages, missing = _pages(options)
     except SourceError as exc:
         print(f"ts-plugin plot: {exc}", file=sys.stderr)
         return 2
+    for trade in missing:  # named one by one: a page without candles is never drawn silently
+        print(trade.warning(), file=sys.stderr)
     if not pages:
-        print("ts-plugin plot: no trades to draw" + (f" (no candles for {', '.join(skipped)})" if skipped else ""),
-              file=sys.stderr)
+        within = f" open in --timerange {options.timerange.text}" if options.timerange else ""
+        print(f"ts-plugin plot: no trades{within} to draw" + (" with candles in " + str(options.datadir)
+                                                             if missing else ""), file=sys.stderr)
         return 2
     from ts_plugin.tools.plot.figure import write_page
 
-    for pair in skipped:
-        print(f"skipped {pair}: no {options.timeframe} candles in {options.datadir}", file=sys.stderr)
     for page in pages:
         path = write_page(page, options.out)
         replayed = sum(1 for trade in page.trades if trade.stops)
@@ -94,14 +111,15 @@ def _plotly_missing() -> str | None:
     return None
 
 
-def _pages(options: argparse.Namespace) -> tuple[list, list[str]]:
+def _pages(options: argparse.Namespace) -> tuple[list, list]:
     from ts_plugin.tools.plot.sources import backtest_pictures, database_pictures, open_backtest
 
     if options.db_url:
-        return database_pictures(options.db_url, options.datadir, options.timeframe, options.pairs)
+        return database_pictures(options.db_url, options.datadir, options.timeframe, options.pairs,
+                                 span=options.timerange)
     source = open_backtest(options.backtest_results, options.datadir, strategy=options.strategy,
                            strategy_path=options.strategy_path, quiet=True)
     print(f"{source.path.name}: strategy {source.name}, {len(source.stats.get('trades', []))} trades, "
           f"{source.timeframe} candles from {source.datadir}")
     print(f"replayed with {source.settings_line()}")
-    return backtest_pictures(source, options.pairs), []
+    return backtest_pictures(source, options.pairs, options.timerange), []

@@ -16,12 +16,15 @@ from ts_plugin.tools.plot.sources import PairPicture
 STOP_COLOUR = "#8e24aa"  # the stop path: a purple no other trace on the page uses
 ENTRY_COLOUR = "#1e88e5"
 EXIT_COLOUR = "#212121"
+# Entries sit on a candle (the entry candle's open): a dark outline keeps the marker visible on a
+# rising, a falling and the page's white background alike.
+ENTRY_OUTLINE = {"color": "#0b1f3a", "width": 2}
 BREAKEVEN_COLOUR = "#fb8c00"
 ACTIVATION_COLOUR = "#fdd835"
 UP_COLOUR, DOWN_COLOUR = "#26a69a", "#ef5350"
-# Up to this many trades on a page, each exit is labelled with its reason (more would overlap; the
-# reason is in every exit's hover text anyway).
-LABELLED_EXITS = 15
+# Up to this many trades on a page, markers are drawn full size; more, smaller (and the exit labels
+# in a smaller font) so the stop lines stay visible. Every exit is labelled with its reason.
+FULL_SIZE_MARKERS = 15
 
 
 def _utc(epoch: float) -> datetime:
@@ -109,20 +112,20 @@ def build_figure(page: PairPicture) -> Any:
 
 
 def _markers(figure: Any, go: Any, trades: list[TradePicture]) -> None:
-    few = len(trades) <= LABELLED_EXITS
+    few = len(trades) <= FULL_SIZE_MARKERS
     size = 1.0 if few else 0.6  # many trades: smaller markers, so the stop lines stay visible
     figure.add_trace(go.Scatter(
         x=[_utc(t.open_time) for t in trades], y=[t.open_rate for t in trades], mode="markers", name="entry",
-        marker={"symbol": ["triangle-down" if t.is_short else "triangle-up" for t in trades], "size": 11 * size,
-                "color": ENTRY_COLOUR},
+        marker={"symbol": ["triangle-down" if t.is_short else "triangle-up" for t in trades],
+                "size": 13 * size + 2, "color": ENTRY_COLOUR, "line": ENTRY_OUTLINE},
         text=[f"{_label(t)} entry {_price(t.open_rate)}<br>{_when(t.open_time)}" for t in trades],
         hovertemplate="%{text}<extra></extra>"))
     exits = [t for t in trades if t.close_time is not None and t.close_rate is not None]
     figure.add_trace(go.Scatter(
         x=[_utc(t.close_time) for t in exits], y=[t.close_rate for t in exits], name="exit",
-        mode="markers+text" if few else "markers",
+        mode="markers+text",
         marker={"symbol": "x", "size": 10 * size, "color": EXIT_COLOUR}, text=[t.exit_reason or "" for t in exits],
-        textposition="bottom center", textfont={"size": 9},
+        textposition="bottom center", textfont={"size": 9 if few else 8, "color": EXIT_COLOUR},
         customdata=[f"{_label(t)} exit {_price(t.close_rate)}{_profit(t)}<br>{t.exit_reason}<br>{_when(t.close_time)}"
                     for t in exits],
         hovertemplate="%{customdata}<extra></extra>"))

@@ -11,7 +11,7 @@ import json
 import logging
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,6 +19,7 @@ from pandas import DataFrame
 
 from ts_plugin.tools.plot.model import StopPoint, TradePicture
 from ts_plugin.tools.plot.replay import BacktestTrade, Candle, Replay, Rounding, replay, with_detail
+from ts_plugin.tools.plot.timerange import Span, trades_in
 
 # Candles shown before the first trade and after the last one on a page.
 MARGIN_CANDLES = 30
@@ -55,8 +56,16 @@ def load_candles(datadir: Path, pairs: list[str], timeframe: str, *, timerange: 
         span = TimeRange.parse_timerange(timerange) if timerange else None
     except Exception as exc:
         raise SourceError(f"time range {timerange!r}: {exc}") from None
-    data = history.load_data(datadir=Path(datadir), timeframe=timeframe, pairs=pairs, timerange=span,
-                             startup_candles=startup_candles, data_format=data_format)
+    from freqtrade.enums import CandleType
+
+    data: dict[str, DataFrame] = {}
+    futures = [pair for pair in pairs if ":" in pair]  # BTC/USDT:USDT: freqtrade's futures/ sub-folder
+    for kind, chosen in ((CandleType.SPOT, [pair for pair in pairs if ":" not in pair]),
+                         (CandleType.FUTURES, futures)):
+        if chosen:
+            data.update(history.load_data(datadir=Path(datadir), timeframe=timeframe, pairs=chosen,
+                                          timerange=span, startup_candles=startup_candles,
+                                          data_format=data_format, candle_type=kind))
     return {pair: frame for pair, frame in data.items() if len(frame)}
 
 
@@ -66,13 +75,18 @@ def _candles(frame: DataFrame) -> list[Candle]:
             zip(times, frame["open"], frame["high"], frame["low"], frame["close"])]
 
 
-def _window(frame: DataFrame, trades: list[TradePicture], timeframe_seconds: int) -> DataFrame:
-    """The candles around the trades (``MARGIN_CANDLES`` either side)."""
+def _window(frame: DataFrame, trades: list[TradePicture], timeframe_seconds: int, span: Span | None = None) -> DataFrame:
+    """The candles around the trades (``MARGIN_CANDLES`` either side); with ``span`` (--timerange) the
+    range's candles, widened so that every trade drawn is whole."""
     if not trades:
         return frame
     margin = MARGIN_CANDLES * timeframe_seconds
     first = min(t.open_time for t in trades) - margin
     last = max(t.close_time or t.open_time for t in trades) + margin
+    if span is not None and span.start is not None:
+        first = min(span.start, first + margin)
+    if span is not None and span.stop is not None:
+        last = max(span.stop, last - margin)
     if any(t.close_time is None for t in trades):
         last = float("inf")
     seconds = frame["date"].map(lambda moment: moment.timestamp())
@@ -309,8 +323,10 @@ def replay_backtest(source: BacktestSource, pairs: list[str] | None = None) -> d
     return result
 
 
-def backtest_pictures(source: BacktestSource, pairs: list[str] | None = None) -> list[PairPicture]:
-    """One page per pair with trades: candles, entries, exits and each trade's replayed stop path."""
+def backtest_pictures(source: BacktestSource, pairs: list[str] | None = None,
+                      span: Span | None = None) -> list[PairPicture]:
+    """One page per pair with trades (in ``span``, --timerange): candles, entries, exits and each trade's
+    replayed stop path. Trades are numbered as in the whole result, whatever the range."""
     from freqtrade.exchange import timeframe_to_seconds
 
     seconds = timeframe_to_seconds(source.timeframe)
@@ -318,11 +334,9 @@ def backtest_pictures(source: BacktestSource, pairs: list[str] | None = None) ->
     origin = f"backtest {source.path.name}, strategy {source.name}: stop paths replayed from the candles{detail}"
     pages = []
     for pair, (frame, replayed) in replay_backtest(source, pairs).items():
-        trades, notes = [], []
+        trades = []
         for number, item in enumerate(replayed, start=1):
             record, run = item.record, item.replay
-            if run is None:
-                notes.append(f"trade {number}: {item.note}")
             trades.append(TradePicture(
                 trade_id=number, pair=pair, is_short=bool(record["is_short"]),
                 open_time=_epoch(record, "open"), open_rate=float(record["open_rate"]),
@@ -332,7 +346,11 @@ def backtest_pictures(source: BacktestSource, pairs: list[str] | None = None) ->
                 breakeven_at=run.state.breakeven_at if run else None,
                 activated_at=run.state.activated_at if run else None,
                 activation_price=run.state.activation_price if run else None))
-        pages.append(PairPicture(pair, source.timeframe, _window(frame, trades, seconds), trades, origin, notes))
+        shown = trades_in(trades, span)
+        notes = [f"trade {trade.trade_id}: {trade.stops_source}" for trade in shown if not trade.stops]
+        if shown:
+            pages.append(PairPicture(pair, source.timeframe, _window(frame, shown, seconds, span), shown, origin,
+                                     notes))
     return pages
 
 
@@ -373,9 +391,51 @@ def database_trades(record: Any) -> TradePicture:
         activation_price=state.activation_price if state else None)
 
 
+@dataclass(frozen=True)
+class MissingCandles:
+    """A database trade not drawn: ``datadir`` holds no ``timeframe`` candles of its pair in its time."""
+
+    pair: str
+    trade_id: int | str
+    open_time: float
+    close_time: float | None
+    datadir: Path
+    timeframe: str
+
+    def warning(self) -> str:
+        """One line naming the trade, the folder looked in, and how to get the candles."""
+        opened = datetime.fromtimestamp(self.open_time, tz=timezone.utc)
+        closed = datetime.fromtimestamp(self.close_time, tz=timezone.utc) if self.close_time else None
+        until = f"{closed:%Y-%m-%d %H:%M} UTC" if closed else "now (still open)"
+        span = f"{opened:%Y%m%d}-{closed + timedelta(days=1):%Y%m%d}" if closed else f"{opened:%Y%m%d}-"
+        return (f"WARNING: trade {self.trade_id} {self.pair} ({opened:%Y-%m-%d %H:%M} UTC to {until}) not drawn: "
+                f"no {self.timeframe} candles of {self.pair} in its time in {self.datadir} (get them with "
+                f"freqtrade download-data --pairs {self.pair} --timeframes {self.timeframe} --timerange {span})")
+
+
+def _candle_times(frame: DataFrame | None) -> Any:
+    """The candles' open times in epoch seconds, sorted (empty without candles)."""
+    import numpy as np
+
+    if frame is None or not len(frame):
+        return np.empty(0)
+    return np.sort(frame["date"].map(lambda moment: moment.timestamp()).to_numpy(dtype=float))
+
+
+def _covered(times: Any, trade: TradePicture, timeframe_seconds: int) -> bool:
+    """Whether the candle times hold one of the trade's time (its entry candle to its exit)."""
+    import numpy as np
+
+    first = int(np.searchsorted(times, trade.open_time - timeframe_seconds, side="right"))
+    last = trade.close_time if trade.close_time is not None else float("inf")
+    return first < len(times) and times[first] <= last
+
+
 def database_pictures(db_url: str, datadir: Path, timeframe: str, pairs: list[str] | None = None,
-                      data_format: str = "feather") -> tuple[list[PairPicture], list[str]]:
-    """One page per pair with trades in the database; and the pairs skipped for lack of candles."""
+                      data_format: str = "feather", span: Span | None = None,
+                      ) -> tuple[list[PairPicture], list[MissingCandles]]:
+    """One page per pair with trades in the database (open in ``span``, --timerange); and the trades not
+    drawn because ``datadir`` has no candles of their pair in their time (never a page without candles)."""
     from freqtrade.exchange import timeframe_to_seconds
 
     from ts_plugin.tools.readonly_db import DatabaseError, open_database
@@ -394,13 +454,17 @@ def database_pictures(db_url: str, datadir: Path, timeframe: str, pairs: list[st
             raise SourceError(f"no trades for {', '.join(unknown)} in the database "
                               f"(pairs with trades: {', '.join(sorted(by_pair)) or 'none'})")
         by_pair = {pair: by_pair[pair] for pair in pairs}
+    by_pair = {pair: shown for pair, trades in by_pair.items() if (shown := trades_in(trades, span))}
     candles = load_candles(datadir, list(by_pair), timeframe, data_format=data_format)
     seconds = timeframe_to_seconds(timeframe)
-    pages, skipped = [], []
+    pages, missing = [], []
     for pair, trades in by_pair.items():
-        if pair not in candles:
-            skipped.append(pair)
-            continue
-        origin = "trade database: stop paths as the plugin recorded them while trading"
-        pages.append(PairPicture(pair, timeframe, _window(candles[pair], trades, seconds), trades, origin))
-    return pages, skipped
+        times = _candle_times(candles.get(pair))
+        covered = [(trade, _covered(times, trade, seconds)) for trade in trades]
+        drawn = [trade for trade, found in covered if found]
+        missing += [MissingCandles(pair, trade.trade_id, trade.open_time, trade.close_time, Path(datadir), timeframe)
+                    for trade, found in covered if not found]
+        if drawn:
+            origin = "trade database: stop paths as the plugin recorded them while trading"
+            pages.append(PairPicture(pair, timeframe, _window(candles[pair], drawn, seconds, span), drawn, origin))
+    return pages, missing
