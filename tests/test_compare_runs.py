@@ -201,3 +201,37 @@ def test_unknown_strategy_and_a_strategy_without_the_mixin_are_refused(capsys, t
     assert main([*common, "--strategy", "MyEmaRsi"]) == 2
     err = capsys.readouterr().err
     assert "SmartTrailingMixin" in err and "Traceback" not in err
+
+
+def test_plot_draws_the_stops_freqtrade_held_in_two_variants(capsys, tmp_path, shared_datadir):
+    pytest.importorskip("plotly")
+    from ts_plugin.tools.compare.comparison import run_comparison
+    from ts_plugin.tools.compare.running import Setup
+    from ts_plugin.tools.compare.table import trade_key
+
+    setup = Setup(strategy="SmartTrailingSample", strategy_path=SAMPLE_PATH, datadir=shared_datadir,
+                  userdir=tmp_path / "ud", configs=[_settings_file(tmp_path, SETTINGS)], timerange=TIMERANGE,
+                  pairs=["ETH/BTC"], chosen=["builtin", "yours"])
+    outcome = run_comparison(setup, progress=lambda line: None, plotted=("builtin", "yours"))
+    for name in ("builtin", "yours"):
+        trades = outcome.results[name]["trades"]
+        assert trades
+        for trade in trades:
+            path = outcome.stops[name][trade_key(trade["pair"], trade["open_timestamp"])]
+            assert path[0].time == trade["open_timestamp"] / 1000  # from the entry on
+            assert all(a.stop <= b.stop for a, b in zip(path, path[1:]))  # a long's stop only rises
+            if trade["exit_reason"] in ("stop_loss", "trailing_stop_loss"):
+                # filled at the stop freqtrade held, or below it when the candle opened through it
+                assert trade["close_rate"] <= path[-1].stop * (1 + 1e-9)
+    code = main(["compare", "--userdir", str(tmp_path / "ud"), "--strategy", "SmartTrailingSample",
+                 "--strategy-path", str(SAMPLE_PATH), "--datadir", str(shared_datadir), "--pairs", "ETH/BTC",
+                 "--timerange", TIMERANGE, "--config", str(setup.configs[0]), "--variants", "off", "yours",
+                 "--plot", str(tmp_path / "pages"), "--plot-variants", "off", "yours"])
+    out = capsys.readouterr().out
+    assert code == 0 and "wrote 1 page(s)" in out
+    page = (tmp_path / "pages" / "ETH_BTC.html").read_text()
+    assert '"name":"stop: off"' in page and '"name":"stop: yours"' in page
+    assert main(["compare", "--userdir", str(tmp_path / "ud"), "--strategy", "SmartTrailingSample",
+                 "--strategy-path", str(SAMPLE_PATH), "--datadir", str(shared_datadir), "--pairs", "ETH/BTC",
+                 "--timerange", TIMERANGE, "--variants", "off", "yours", "--plot", str(tmp_path / "p2")]) == 2
+    assert "--plot-variants builtin" in capsys.readouterr().err

@@ -62,6 +62,11 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                              "variant, and the optimum, after it")
     parser.add_argument("--epochs", "-e", type=_positive, default=DEFAULT_EPOCHS, metavar="N",
                         help=f"hyperopt epochs for --split (default {DEFAULT_EPOCHS})")
+    parser.add_argument("--plot", type=Path, default=None, metavar="DIR",
+                        help="write one HTML page per pair to DIR: the stops freqtrade held in two variants over "
+                             "the same candles (needs plotly, as ts-plugin plot)")
+    parser.add_argument("--plot-variants", nargs=2, default=None, metavar=("FIRST", "SECOND"),
+                        help="the two variants --plot draws (default: builtin yours)")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="keep freqtrade's and the plugin's INFO log (default: warnings and a line per variant)")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON (progress goes to stderr)")
@@ -88,15 +93,36 @@ def run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     def progress(line: str) -> None:
         print(line, file=sys.stderr if options.json else sys.stdout, flush=True)
 
+    plotted: tuple[str, ...] = ()
+    if options.plot is not None:
+        import importlib.util
+
+        from ts_plugin.tools.compare.plot import DEFAULT_PAIR
+
+        if importlib.util.find_spec("plotly") is None:
+            print(f"ts-plugin compare: --plot {options.plot}: plotly is not installed "
+                  "(pip install 'ts_plugin[plot]' or pip install plotly)", file=sys.stderr)
+            return 2
+        plotted = tuple(options.plot_variants or DEFAULT_PAIR)
+    elif options.plot_variants:
+        parser.error("--plot-variants needs --plot DIR")
     try:
         outcome = run_comparison(setup, split=options.split, epochs=options.epochs, progress=progress,
-                                 quiet=not options.verbose)
+                                 quiet=not options.verbose, plotted=plotted)
     except (CompareError, SplitError) as exc:
         print(f"ts-plugin compare: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    if plotted:
+        from ts_plugin.tools.compare.plot import write_pages
+
+        (first, second), results = plotted, outcome.results
+        pages = write_pages(options.plot.expanduser(), outcome.candles, outcome.timeframe,
+                            (first, results[first], outcome.stops[first]),
+                            (second, results[second], outcome.stops[second]), outcome.timerange)
+        progress(f"wrote {len(pages)} page(s) to {options.plot}: stops of {first} and {second}")
     found = differences(outcome.rows, outcome.user_settings, outcome.fee, outcome.timeframe_detail)
     if options.json:
         print(json.dumps({

@@ -43,7 +43,8 @@ def _pairs(setup: Setup) -> dict[str, float]:
 
 
 def run_comparison(setup: Setup, split: str | None = None, epochs: int = splitting.DEFAULT_EPOCHS,
-                   progress: Callable[[str], None] = print, quiet: bool = True) -> Outcome:
+                   progress: Callable[[str], None] = print, quiet: bool = True,
+                   plotted: tuple[str, ...] = ()) -> Outcome:
     """Every chosen variant backtested on the same candles; CompareError for anything the user must fix."""
     from freqtrade.configuration.directory_operations import create_userdata_dir
     from freqtrade.exceptions import OperationalException
@@ -96,13 +97,19 @@ def run_comparison(setup: Setup, split: str | None = None, epochs: int = splitti
         if not chosen:
             raise CompareError(f"--variants {' '.join(setup.chosen or [])}: none of these applies to your "
                                "settings (an ablation row needs the rule configured)")
-        rows, results = [], {}
+        names = [variant.name for variant in chosen]
+        if missing := [name for name in plotted if name not in names]:
+            raise CompareError(f"--plot-variants {' '.join(missing)}: not in this comparison "
+                               f"(its variants: {', '.join(names)})")
+        rows, results, stops = [], {}, {}
         for index, variant in enumerate(chosen, 1):
-            found_row, results[variant.name] = session.run(variant, index, len(chosen))
+            paths = stops.setdefault(variant.name, {}) if variant.name in plotted else None
+            found_row, results[variant.name] = session.run(variant, index, len(chosen), paths)
             rows.append(found_row)
         return Outcome(rows=rows, user_settings=settings, fee=float(session.backtesting.fee or 0.0),
                        timeframe_detail=setup.timeframe_detail, timerange=timerange or "all candles",
-                       results=results)
+                       results=results, stops=stops, timeframe=session.backtesting.timeframe,
+                       candles=session.candles(timerange) if plotted else {})
     except OperationalException as exc:  # freqtrade's own configuration and data refusals
         raise CompareError(_refusal(str(exc), setup)) from None
     finally:

@@ -53,6 +53,9 @@ class Outcome:
     timeframe_detail: str | None
     timerange: str
     results: dict[str, dict] = field(default_factory=dict)  # freqtrade's stats per variant name
+    stops: dict[str, dict] = field(default_factory=dict)  # stop paths of the variants to plot
+    candles: dict[str, Any] = field(default_factory=dict)  # the main-timeframe candles per pair (for --plot)
+    timeframe: str = ""
 
 
 def _apply_after_start(strategy: Any, variant: v.Variant, phases: dict) -> None:
@@ -110,8 +113,9 @@ class Session:
             config["smart_trailing"] = copy.deepcopy(variant.settings)
         return StrategyResolver.load_strategy(config)
 
-    def run(self, variant: v.Variant, index: int, total: int) -> tuple[Row, dict]:
-        """Backtest one variant; its row and freqtrade's stats of it."""
+    def run(self, variant: v.Variant, index: int, total: int, stops: dict | None = None) -> tuple[Row, dict]:
+        """Backtest one variant; its row and freqtrade's stats of it. ``stops``: filled with the stop
+        path freqtrade held for each trade (for ``--plot``)."""
         from freqtrade.optimize.optimize_reports import generate_backtest_stats
 
         began = time.monotonic()
@@ -119,6 +123,10 @@ class Session:
         phases: dict = {}
         strategy = self._instance(variant)
         _apply_after_start(strategy, variant, phases)
+        if stops is not None:
+            from ts_plugin.tools.compare.plot import record_stops
+
+            record_stops(strategy, stops)
         bt = self.backtesting
         min_date, max_date = bt.backtest_one_strategy(strategy, self.data, self.timerange)
         content = bt.all_bt_content.pop(strategy.get_strategy_name())
@@ -133,6 +141,12 @@ class Session:
         self.progress(f"[{index}/{total}] {variant.name}: {found.trades} trades, "
                       f"{found.profit_total * 100:+.2f} % in {found.seconds:.1f} s")
         return found, result
+
+    def candles(self, timerange: str | None) -> dict[str, Any]:
+        """The loaded candles per pair, without the start-up candles (the backtested period)."""
+        from freqtrade.data.converter import trim_dataframes
+
+        return trim_dataframes(self.data, self.timerange, self.backtesting.required_startup)
 
     def cleanup(self) -> None:
         from freqtrade.optimize.backtesting import Backtesting
