@@ -4,7 +4,8 @@ A local Binance-compatible sandbox exchange is started on 127.0.0.1 for freqtrad
 loading (no network, no account), freqtrade's backtesting runs with your strategy and candles, prints
 its normal report and then the plugin's summary; the sandbox is stopped on success, failure and
 Ctrl-C. Candles: freqtrade's feather layout (``BTC_USDT-5m.feather``), for example from
-``freqtrade download-data``; spot pairs only.
+``freqtrade download-data``; with ``"trading_mode": "futures"`` in a --config file, the futures
+candles of DATADIR/futures (``BTC_USDT_USDT-5m-futures.feather`` with its mark and funding files).
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ def add_run_options(parser: argparse.ArgumentParser, *, demo: bool) -> None:
              "missing; freqtrade's layout). Nothing is written anywhere else.")
     parser.add_argument(
         "--datadir", type=Path, default=None, metavar="DIR",
-        help="folder with the candles, freqtrade's feather layout such as BTC_USDT-5m.feather "
-             "(default: USERDIR/data/binance)" + (
+        help="folder with the candles, freqtrade's feather layout such as BTC_USDT-5m.feather, futures "
+             "in its futures/ folder (default: USERDIR/data/binance)" + (
                  "; when that default holds no 5m candles, a deterministic SYNTHETIC set is generated "
                  "there" if demo else ""))
     parser.add_argument(

@@ -145,8 +145,9 @@ def stake_for(pairs: dict[str, float]) -> dict[str, Any]:
     if len(quotes) != 1 or quotes == {"USDT"}:
         return {}
     quote = quotes.pop()
-    print(f"NOTE: candles are quoted in {quote}: staking {quote} (wallet 1 {quote}, one slot per pair).")
-    return {"stake_currency": quote, "stake_amount": "unlimited", "dry_run_wallet": 1.0,
+    print(f"NOTE: candles are quoted in {quote}: staking {quote} (wallet {wallet_for(quote):g} {quote}, one slot "
+          "per pair).")
+    return {"stake_currency": quote, "stake_amount": "unlimited", "dry_run_wallet": wallet_for(quote),
             "max_open_trades": len(pairs)}
 
 
@@ -177,6 +178,7 @@ def run_offline(run: OfflineRun) -> int:
     from freqtrade.exceptions import OperationalException
 
     from ts_plugin.sandbox import SandboxExchange, ccxt_overrides
+    from ts_plugin.tools.futures_candles import FUTURES_DEFAULTS, futures_pairs_in
     from ts_plugin.tools.sampledata import MARKER, ensure_sample_data
 
     userdir = Path(run.userdir or default_userdir()).resolve()
@@ -191,9 +193,14 @@ def run_offline(run: OfflineRun) -> int:
     if (datadir / MARKER).exists():
         print(f"NOTE: {datadir} holds SYNTHETIC data (see {MARKER}), not market prices.")
     timeframe = run.timeframe or ("5m" if run.synthetic else None)
-    found = pairs_in(datadir, timeframe) if datadir.is_dir() else {}
+    futures = _given_settings(run, base=True).get("trading_mode") == "futures"
+    candles_in = futures_pairs_in if futures else pairs_in
+    found = candles_in(datadir, timeframe) if datadir.is_dir() else {}
     if not found:
         what = f"{timeframe} feather candles" if timeframe else "feather candles (BASE_QUOTE-TIMEFRAME.feather)"
+        if futures:
+            what = (f"{timeframe or 'TIMEFRAME'} futures candles (futures/BASE_QUOTE_SETTLE-"
+                    f"{timeframe or 'TIMEFRAME'}-futures.feather, trading_mode futures)")
         print(f"No {what} in {datadir}", file=sys.stderr)
         return 2
     if run.pairs:
@@ -203,8 +210,16 @@ def run_offline(run: OfflineRun) -> int:
                   file=sys.stderr)
             return 2
         found = {pair: found[pair] for pair in run.pairs}
+    quotes = sorted({pair.split("/")[1].split(":")[0] for pair in found})
+    if len(quotes) > 1 and "stake_currency" not in _given_settings(run, base=False):
+        print(f"the candles in {datadir} are quoted in {', '.join(quotes)}; a backtest stakes one currency: "
+              f"choose pairs of one quote with --pairs (such as --pairs {_one_pair_each(found)}) or set "
+              "stake_currency in a --config file", file=sys.stderr)
+        return 2
     # the demo config stakes USDT: other candles are staked in their quote; your own configs win
     extra, defaults = (stake_for(found), None) if run.base_config == DEFAULT_CONFIG else ({}, backtest_stake(found))
+    if futures:
+        defaults = {**FUTURES_DEFAULTS, **(defaults or {})}
     sandbox = SandboxExchange(found)
     try:
         sandbox.start()
@@ -230,6 +245,32 @@ def run_offline(run: OfflineRun) -> int:
     return 0
 
 
+def _given_settings(run: OfflineRun, base: bool) -> dict[str, Any]:
+    """The user's ``--config`` files merged (freqtrade's merge; over the base config with ``base``), as
+    written: what they say of the trading mode and the stake before freqtrade processes them."""
+    from freqtrade.configuration.load_config import load_from_files
+
+    files = [str(path) for path in run.configs]
+    if base:
+        files.insert(0, str(run.base_config))
+    return load_from_files(files) if files else {}
+
+
+def _one_pair_each(pairs: dict[str, float]) -> str:
+    """The first pair of each quote currency, for the advice (``UNITTEST/BTC or XRP/ETH``)."""
+    first: dict[str, str] = {}
+    for pair in pairs:
+        first.setdefault(pair.split("/")[1].split(":")[0], pair)
+    return " or ".join(first.values())
+
+
+def wallet_for(quote: str) -> float:
+    """A backtest wallet in ``quote`` that trades: 1 BTC, 1,000 of anything else. The sandbox's markets
+    ask at least 0.0001 BTC or 5 of any other quote per order, so a wallet of 1 ETH split in slots could
+    never place an order (the backtest would run with no trade and no word why)."""
+    return 1.0 if quote == "BTC" else 1000.0
+
+
 def backtest_stake(pairs: dict[str, float]) -> dict[str, Any]:
     """Stake defaults for your own strategy (used only where your --config files set none): the
     quote currency of the candles, one equal slot per pair."""
@@ -237,6 +278,5 @@ def backtest_stake(pairs: dict[str, float]) -> dict[str, Any]:
     stake = {"max_open_trades": len(pairs), "stake_amount": "unlimited"}
     if len(quotes) == 1:
         quote = quotes.pop()
-        stake.update(stake_currency=quote, dry_run_wallet=1000.0 if quote in {"USDT", "USDC", "USD",
-                                                                                "BUSD", "FDUSD"} else 1.0)
+        stake.update(stake_currency=quote, dry_run_wallet=wallet_for(quote))
     return stake

@@ -1,0 +1,35 @@
+"""Futures candles for ``ts-plugin backtest`` (``trading_mode: futures`` in a ``--config`` file).
+
+freqtrade keeps futures candles in a ``futures/`` sub-folder of the data folder, one file per pair
+and timeframe named after the pair with its settle currency (``XRP_USDT_USDT-5m-futures.feather`` is
+``XRP/USDT:USDT``), beside the mark price and funding rate files a futures backtest also reads. The
+sandbox serves those pairs as Binance USD-M perpetuals, so freqtrade's start-up finds its markets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+# Binance's futures tickers carry no price: freqtrade refuses pricing from them, so a futures backtest
+# prices from the top of the order book (the sandbox serves one) unless the user's config says otherwise.
+ORDER_BOOK_PRICING = {"price_side": "same", "use_order_book": True, "order_book_top": 1}
+FUTURES_DEFAULTS: dict[str, Any] = {"margin_mode": "isolated", "entry_pricing": ORDER_BOOK_PRICING,
+                                    "exit_pricing": ORDER_BOOK_PRICING}
+
+
+def futures_pairs_in(datadir: Path, timeframe: str | None = "5m") -> dict[str, float]:
+    """Futures pairs with trade candles in ``datadir/futures`` (``BASE_QUOTE_SETTLE-5m-futures.feather``)
+    and their last close (the sandbox's reference price). ``timeframe=None``: candles of any timeframe."""
+    import pandas as pd
+
+    found: dict[str, float] = {}
+    for path in sorted((Path(datadir) / "futures").glob(f"*-{timeframe or '*'}-futures.feather")):
+        name = path.name.split("-", 1)[0]
+        parts = name.split("_")
+        if len(parts) < 3:
+            continue  # not a pair with a settle currency
+        pair = f"{'_'.join(parts[:-2])}/{parts[-2]}:{parts[-1]}"
+        if pair not in found:
+            found[pair] = float(pd.read_feather(path, columns=["close"])["close"].iloc[-1])
+    return found
