@@ -52,7 +52,9 @@ def measure(command: str, venue: str = "spot") -> dict | None:
     report["settings"] = {"smart_trailing": soak.SETTINGS, "hard_stop": soak.HARD_STOP,
                           "first_stop_grace_s": soak.FIRST_STOP_GRACE_S,
                           "replacement_grace_s": soak.REPLACEMENT_GRACE_S,
-                          "unprotected_bound_s": soak.UNPROTECTED_BOUND_S}
+                          "unprotected_bound_s": soak.UNPROTECTED_BOUND_S,
+                          "iteration_graces": soak.ITERATION_GRACES,
+                          "unprotected_iterations_bound": soak.UNPROTECTED_ITERATIONS_BOUND}
     (work / "soak.json").write_text(json.dumps(report, indent=1))
     return report
 
@@ -168,8 +170,11 @@ def render(report: dict, heading: str = HEADING) -> str:
         f"| bot down (kill -9 to first reconciliation after restart) | {', '.join(f'{s:.1f} s' for s in report['bot_down_s'])} |",
         f"| -2011 stop orders: targeted / answered -2011 and then filled | {len(targets)} / {report['unknown_order_targets_filled']} |",
         f"| stop creates refused as 'old stop still live' | {report['refused_creates']} |",
-        f"| **unprotected beyond the graces, whole run** | **{report['unprotected_total_s']:.2f} s** "
-        f"(bound {settings['unprotected_bound_s']:g} s; trades concerned: {len(report['unprotected_trades'])}) |",
+        f"| unprotected beyond the graces, whole run | {report['unprotected_total_s']:.2f} s "
+        f"(a figure; trades concerned: {len(report['unprotected_trades'])}) |",
+        f"| **the bot's iterations ended without a live stop beyond the graces, whole run (the check)** | "
+        f"**{report.get('unprotected_iterations', '-')}** of {report.get('iterations', '-')} (bound "
+        f"{settings.get('unprotected_iterations_bound', '-')}; graces {settings.get('iteration_graces', '-')}) |",
         f"| orphaned stop orders / loosenings (exchange, stored) / open trades without exactly one named live stop | "
         f"{len(report['orphans'])} / {len(report['exchange_loosenings'])}, {len(report['stored_loosenings'])} / "
         f"{len(report['current_stop_mismatches']) + (0 if report['settled'] else 1)} |",

@@ -63,3 +63,30 @@ def test_the_state_log_finds_loosened_and_dropped_stops_once():
     for stop in (100.0, 99.0, 99.5):
         short.record(8, {"side": "short", "stop": stop})
     assert [line.split(" (")[0] for line in short.loosenings()] == ["trade 8: stop 99.0 -> 99.5"]
+
+
+def test_time_without_a_stop_is_counted_in_the_bots_iterations_not_seconds():
+    """A loaded machine slows the bot's iterations, not their count: the check counts the iterations
+    that ended while a position had no live stop, beyond what placing or replacing one needs."""
+    from tests.e2e.soak import ITERATION_GRACES, iteration_ends, unprotected_iterations
+
+    log = "\n".join(f"2026-12-07 20:57:0{s},000 - freqtrade.worker - INFO - Bot heartbeat. PID=7, version='x', "
+                    f"state='RUNNING'" for s in range(1, 10)) + "\n2026-12-07 20:57:05,500 - ts_plugin - INFO - x"
+    ends = iteration_ends(log)
+    assert len(ends) == 9 and ends[1] - ends[0] == 1000
+    start = ends[0] - 500  # half an iteration before the first end
+    orders = [order(1, "MARKET", "BUY", "FILLED", start, start),
+              order(2, "STOP_LOSS_LIMIT", "SELL", "CANCELED", start + 1800, start + 4200, 97.0),  # after 2 ends
+              order(3, "STOP_LOSS_LIMIT", "SELL", "NEW", start + 4400, start + 4400, 99.0)]  # no end in between
+    (position,) = positions(orders)
+    gaps = protection(position, end_ms=start + 8600, downtime=[])
+    assert unprotected_iterations(gaps, ends, ITERATION_GRACES) == 0
+    # the first stop only after four iteration ends (whatever the seconds): two beyond the grace
+    orders[1]["time"] = start + 3800
+    (position,) = positions(orders)
+    assert unprotected_iterations(protection(position, start + 8600, []), ends, ITERATION_GRACES) == 2
+    # a gap no cancel by the bot began has no grace
+    orders[1]["status"] = "EXPIRED"
+    orders[2]["time"] = orders[2]["updateTime"] = start + 5800
+    (position,) = positions(orders)
+    assert unprotected_iterations(protection(position, start + 8600, []), ends, ITERATION_GRACES) == 2 + 2

@@ -15,9 +15,11 @@ At the end: no stop order on the exchange without an open trade whose current st
 live stop per open trade (freqtrade's record and the stored state name it); per position, the stop
 prices of the stop orders the exchange saw created never go down; the stored ``smart_trailing``
 ``stop`` and ``exchange_stop`` of every trade, sampled over REST during the run, never loosen; and the
-time positions spent without any live stop on the exchange, beyond what placing a first stop or a
-cancel-then-create replacement needs and outside the bot's downtime, stays below
-``soak.UNPROTECTED_BOUND_S`` for the whole run.
+bot's iterations positions spent without any live stop on the exchange, beyond what placing a first
+stop or a cancel-then-create replacement needs (``soak.ITERATION_GRACES``), stay within
+``soak.UNPROTECTED_ITERATIONS_BOUND`` for the whole run. Counted in iterations (freqtrade's heartbeat
+after each), not seconds: a loaded machine makes each iteration longer, not the position's wait
+longer in iterations; the seconds are reported as figures.
 
 The same soak runs on Binance USD-M futures and on Bybit linear (``soak.PLANS``) with the native
 backstop on and the ``E2ESoakAdjust`` strategy (a DCA while trailing, a partial exit, a DCA on a
