@@ -2,5 +2,6 @@
 
 replay.py replays a backtest trade's stops from its candles (pure); trace.py is the bounded stop path a
 dry-run/live trade stores as it trades; sources.py reads a backtest result or a trade database (read
-only); figure.py draws one offline HTML page per pair with plotly.
+only); timerange.py picks the trades and candles of --timerange; figure.py draws one offline HTML page
+per pair with plotly.
 """
