@@ -96,6 +96,13 @@ def test_explanation_names_the_largest_difference_first_with_its_cause():
     found = differences(rows, {"activation_basis": "price", "activation_profit": 0.015}, 0.001, None)
     assert [(d.before, d.after) for d in found][:2] == [("plugin-builtin", "yours"), ("off", "builtin")]
     assert "Activation basis" in found[0].cause and "0.20 %" in found[0].cause
+    breakeven = next(d for d in found if d.after == "+breakeven")
+    assert breakeven.cause.startswith("Breakeven alone")
+    with_block = {"breakeven": {"trigger_profit": 0.008, "offset": 0.002}}
+    cause = next(d for d in differences(rows, with_block, 0.001, None) if d.after == "+breakeven").cause
+    assert "no more than the round trip's fees (0.20 %)" in cause
+    cause = next(d for d in differences(rows, with_block, 0.0005, None) if d.after == "+breakeven").cause
+    assert "Fees" not in cause
     lines = explain(rows, {"activation_basis": "price"}, 0.001, None)
     assert any("--timeframe-detail 1m" in line for line in lines)
     assert not any("Up to" in line for line in explain(rows, {}, 0.001, "1m"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from pathlib import Path
 
 from ts_plugin.cli.backtest import _existing_dir, _existing_file
@@ -138,5 +139,6 @@ def run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
           "exits by what closed the trade)")
     print(format_table(outcome.rows))
     print(legend(outcome.rows))
-    print("\n".join(explain(outcome.rows, outcome.user_settings, outcome.fee, outcome.timeframe_detail)))
+    for line in explain(outcome.rows, outcome.user_settings, outcome.fee, outcome.timeframe_detail):
+        print(textwrap.fill(line, width=118, subsequent_indent="  "))
     return 0

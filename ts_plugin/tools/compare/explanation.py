@@ -64,14 +64,26 @@ def _cause(before: Row, after: Row, settings: Mapping[str, Any], fee: float, det
             parts.append(f"Your rules on top: {', '.join(rules)}.")
         parts.append(_entry_candle(before, after, detail))
         return " ".join(parts)
+    if after.name == "+breakeven":
+        return _breakeven(after, settings, fee)
     if after.name in v.RULES.values():
-        extra = (f" {after.exits[BREAKEVEN_STOP]} trades closed at breakeven." if after.name == "+breakeven" else "")
-        return f"What {after.name[1:]} alone adds to the built-in semantics.{extra}"
+        return f"What {after.name[1:]} alone adds to the built-in semantics."
     if after.name == v.OPTIMISED:
         verdict = ("the optimum holds up on candles it never saw" if after.profit_total >= before.profit_total
                    else "the optimum does worse than your settings on candles it never saw: overfitted")
         return f"Hyperopt's best before the split, judged after it: {verdict}."
     return ""
+
+
+def _breakeven(after: Row, settings: Mapping[str, Any], fee: float) -> str:
+    block = settings.get("breakeven") or {}
+    offset, trigger = block.get("offset", 0.002), block.get("trigger_profit")
+    text = (f"Breakeven alone: {after.exits[BREAKEVEN_STOP]} trades closed at the breakeven stop (entry + "
+            f"{offset * 100:.2f} %, set once a trade is {trigger * 100 if trigger else 0:.2f} % up).")
+    if offset <= 2 * fee:
+        text += (f" Fees: that offset is no more than the round trip's fees ({2 * fee * 100:.2f} %), so each "
+                 "such exit is at best flat after fees.")
+    return text
 
 
 def _neighbours(rows: list[Row]) -> list[tuple[Row, Row]]:
