@@ -235,3 +235,20 @@ def test_plot_draws_the_stops_freqtrade_held_in_two_variants(capsys, tmp_path, s
                  "--strategy-path", str(SAMPLE_PATH), "--datadir", str(shared_datadir), "--pairs", "ETH/BTC",
                  "--timerange", TIMERANGE, "--variants", "off", "yours", "--plot", str(tmp_path / "p2")]) == 2
     assert "--plot-variants builtin" in capsys.readouterr().err
+
+
+def test_the_readme_table_is_what_its_command_prints(capsys, tmp_path, shared_datadir):
+    """The README's first screen: the table comes from the command above it, on the shared month."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## What it does to your strategy: `ts-plugin compare`", 1)[1].split("\n## ", 1)[0]
+    shown = section.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
+    demo = json.loads((ROOT / "ts_plugin" / "data" / "config_demo.json").read_text())
+    settings = _settings_file(tmp_path, {"smart_trailing": demo["smart_trailing"]})
+    assert main(["compare", "--userdir", str(tmp_path / "ud"), "--strategy", "SmartTrailingSample",
+                 "--strategy-path", str(SAMPLE_PATH), "--datadir", str(shared_datadir),
+                 "--config", str(settings)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    table = [line for line in shown if line[:1] not in ("-", " ", "L") and line.strip()]
+    assert len(table) == 9  # heading and eight variants
+    for line in table:
+        assert line in printed, line
