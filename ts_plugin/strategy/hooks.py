@@ -189,7 +189,7 @@ def _wrap_custom_stoploss(function: Callable) -> Callable:
                         **kwargs):
         if "custom_stoploss" in self._ts_inside:
             return call(self, pair, trade, current_time, current_rate, current_profit, after_fill, kwargs)
-        ours = self._ts_stoploss_part(pair, trade, current_time, current_rate, after_fill)
+        ours = self._ts_stoploss_part(pair, trade, current_time, current_rate, after_fill, current_profit)
         self._ts_inside.add("custom_stoploss")
         self._ts_inner_stoploss = ours
         try:
