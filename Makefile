@@ -44,7 +44,8 @@ test-fast: $(STAMP)
 soak: $(STAMP)
 	$(PY) -m pytest -q -s -p no:cacheprovider tests/e2e/test_soak.py
 
-## bench: wall-time and per-call benchmarks, rewrites BENCHMARKS.md (BENCH_ARGS=--quick for a short run,
+## bench: wall-time and per-call benchmarks, the plugin against freqtrade's built-in trailing stop (backtests
+## alternated, each smart rule's cost, hyperopt per epoch), rewrites BENCHMARKS.md (BENCH_ARGS=--quick for a short run,
 ## BENCH_ARGS=--soak to record the soak's figures too; `python -m benchmarks.soak --write` records them alone)
 bench: $(STAMP)
 	$(PY) -m benchmarks.run --write $(BENCH_ARGS)

@@ -3,8 +3,12 @@
     .venv/bin/python -m benchmarks.attribution [--datadir DIR] [--runs 3]
 
 All variants make (a)'s trades (the shadow runs the plugin and returns (a)'s constant):
-(a) constant, shadow with the demo config (momentum on), shadow without momentum. Times only
-``Backtesting.start()`` (data loading included, process start-up and imports excluded), no profiler.
+(a) constant, shadow with the demo config (momentum on), shadow without momentum, and both again with
+the shadow's exit path kept closed (``BenchShadowExitClosed``: a trade whose stop the plugin put through
+the price would exit in a real run; the shadow keeps it open and freqtrade calls ``custom_exit`` on
+each of its candles). Times only ``Backtesting.start()`` (data loading included, process start-up and
+imports excluded), no profiler. Also counts the ``custom_stoploss`` and ``custom_exit`` calls of each run
+and gives the plugin's cost per ``custom_stoploss`` call over (a).
 """
 
 from __future__ import annotations
@@ -37,8 +41,11 @@ def main(argv: list[str] | None = None) -> int:
         ("(a) constant", "BenchConstantStop", None),
         ("shadow, demo config (momentum on)", "BenchShadowPlugin", None),
         ("shadow, momentum off", "BenchShadowPlugin", no_momentum),
+        ("shadow, exit path closed, demo config", "BenchShadowExitClosed", None),
+        ("shadow, exit path closed, momentum off", "BenchShadowExitClosed", no_momentum),
     ]
     times: dict[str, list[float]] = {label: [] for label, _, _ in variants}
+    calls: dict[str, tuple[int, int]] = {}
     with SandboxExchange(prices) as sandbox:
         for _ in range(options.runs):
             for label, strategy, settings in variants:  # interleaved: drift hits every variant alike
@@ -52,13 +59,20 @@ def main(argv: list[str] | None = None) -> int:
                     strategy_path=ROOT / "benchmarks" / "strategies", pairs=sorted(prices),
                     user_data_dir=WORK, extra=extra)
                 started = time.perf_counter()
-                run_backtest(config)
+                _, strategy_object = run_backtest(config)
                 times[label].append(time.perf_counter() - started)
+                counter = type(strategy_object).custom_stoploss.__globals__["_CALLS"]
+                calls[label] = (counter["n"], counter["exit"])
+                counter["n"] = counter["exit"] = 0
     floor = statistics.median(times[variants[0][0]])
-    print(f"\n| variant ({datadir.name}, in-process) | median s | runs | / (a) |\n| --- | ---: | --- | ---: |")
+    print(f"\n| variant ({datadir.name}, in-process) | median s | runs | / (a) | custom_stoploss calls | "
+          "custom_exit calls | us per custom_stoploss call over (a) |\n| --- | ---: | --- | ---: | ---: | ---: | ---: |")
     for label, values in times.items():
         median = statistics.median(values)
-        print(f"| {label} | {median:.2f} | {', '.join(f'{v:.2f}' for v in values)} | {median / floor:.3f} |")
+        stoploss_calls, exit_calls = calls[label]
+        over = (median - floor) / stoploss_calls * 1e6 if stoploss_calls else float("nan")
+        print(f"| {label} | {median:.2f} | {', '.join(f'{v:.2f}' for v in values)} | {median / floor:.3f} | "
+              f"{stoploss_calls:,} | {exit_calls:,} | {over:.1f} |")
     return 0
 
 

@@ -1,9 +1,11 @@
-"""`make bench`: wall time vs (a) and (b), per-call cost vs closed trades, DB writes per tick.
+"""`make bench`: wall time vs (a) and (b), per-call cost vs closed trades, DB writes per tick, the plugin
+against freqtrade's built-in trailing stop (benchmarks/versus_builtin.py).
 
-    python -m benchmarks.run [--quick] [--runs N] [--big-runs N] [--write] [--soak]
+    python -m benchmarks.run [--quick] [--runs N] [--big-runs N] [--versus-runs N] [--write] [--soak]
     python -m benchmarks.run --only windows,replacements [--write] [--note TEXT]
 
---quick: real data only (or a 60-day synthetic set), one run each. --write: rewrite BENCHMARKS.md.
+--quick: real data only (or a 60-day synthetic set), one run each (against the built-in: one run per
+variant, one hyperopt of 4 epochs per space). --write: rewrite BENCHMARKS.md.
 --soak: also run the soak end to end (benchmarks/soak.py) and record its section; without it the
 last "## Soak" section of BENCHMARKS.md is kept as it was.
 --only: just these exchange sections (unprotected windows, replacements and requests per trade);
@@ -113,9 +115,9 @@ def _only(selected: tuple[str, ...], options: argparse.Namespace, command: str) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from benchmarks import dbwrites, percall, soak, wall
+    from benchmarks import dbwrites, percall, soak, versus_builtin, wall
     from benchmarks.machine import facts
-    from benchmarks.report import keep_unmeasured_sections, render
+    from benchmarks.report import keep_unmeasured_sections, measured_line, render, replace_sections
     from ts_plugin.sandbox import SandboxExchange, ccxt_overrides
     from ts_plugin.tools.demo import DEFAULT_CONFIG, build_backtest_config, pairs_in
 
@@ -123,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--runs", type=int, default=3, help="runs per strategy on the real data set")
     parser.add_argument("--big-runs", type=int, default=2, help="runs per strategy on the 180-day set")
+    parser.add_argument("--versus-runs", type=int, default=3,
+                        help="runs per variant against the built-in trailing stop, per data set")
+    parser.add_argument("--versus-hyperopt-runs", type=int, default=2, help="hyperopt processes per space")
+    parser.add_argument("--versus-epochs", type=int, default=8, help="epochs per hyperopt process")
     parser.add_argument("--write", action="store_true", help="rewrite BENCHMARKS.md")
     parser.add_argument("--soak", action="store_true",
                         help="also run the soak (benchmarks/soak.py) and record its figures")
@@ -161,6 +167,11 @@ def main(argv: list[str] | None = None) -> int:
                                        "smart_trailing": PERCALL_SETTINGS})
         results["percall"] = percall.measure(config)
         print(json.dumps(results["percall"], indent=1), flush=True)
+        print("against freqtrade's built-in trailing stop (alternated; hyperopt per epoch):", flush=True)
+        quick = options.quick
+        results["versus"] = versus_builtin.measure(
+            versus_builtin.both_datasets(), lambda _: overrides, 1 if quick else options.versus_runs,
+            1 if quick else options.versus_hyperopt_runs, 4 if quick else options.versus_epochs, WORK)
     files = sorted(SHARED.glob("*-5m.feather"))[:3] or sorted(datasets[-1][1].glob("*-5m.feather"))[:3]
     print("database writes in dry-run mode (SQLite replay):", flush=True)
     results["dbwrites"] = dbwrites.replay(files, 1500)
@@ -169,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     _measure_exchange(results, EXCHANGE_SECTIONS, {})
     (WORK / "results.json").write_text(json.dumps(results, indent=1, default=str))
     text = render(results)
+    versus = "\n".join(versus_builtin.section(results["versus"], measured_line(results)))
+    text = replace_sections(text, versus, (versus_builtin.HEADING,))
     soak_section = None
     if options.soak:
         print("soak (live bot, real-candle paths, faults, kill -9; spot, Binance USD-M, Bybit):", flush=True)

@@ -68,6 +68,7 @@ def _shadow_stoploss(self, pair, trade, current_time, current_rate, current_prof
 
 @library_callback  # as the plugin's own custom_exit: freqtrade does not deep-copy the trade for it
 def _no_exit(self, pair, trade, current_time, current_rate, current_profit, **kwargs):
+    _CALLS["exit"] += 1
     SmartTrailingSample.custom_exit(self, pair, trade, current_time, current_rate, current_profit, **kwargs)
     return None
 
@@ -76,7 +77,19 @@ BenchShadowPlugin.custom_stoploss = _shadow_stoploss
 BenchShadowPlugin.custom_exit = _no_exit
 
 
-_CALLS = {"n": 0}
+class BenchShadowExitClosed(BenchShadowPlugin):
+    """The shadow without its artefact: a trade whose stop the plugin put through the price opens
+    freqtrade's ``custom_exit`` path (``_ts_exit_due``) and, in a real run, exits on that candle; the
+    shadow throws the plugin's stop away, so such a trade stays open and freqtrade keeps calling
+    ``custom_exit`` (and evaluating exit signals) on each of its candles until (a)'s constant closes
+    it. Here the path stays closed: the shadow's remaining cost is the plugin's per-call work."""
+
+    def _ts_exit_due(self, key, due):
+        super()._ts_exit_due(key, due)
+        self.use_exit_signal = False
+
+
+_CALLS = {"n": 0, "exit": 0}
 atexit.register(lambda: _CALLS["n"] and print(f"BENCH_CUSTOM_STOPLOSS_CALLS={_CALLS['n']}", flush=True))
 
 
