@@ -47,6 +47,27 @@ def test_builtin_variant_uses_the_users_numbers_and_each_plugin_variant_parses()
     assert found["yours"].settings is None  # the user's config as given: exactly a plain backtest of it
 
 
+def test_a_strategys_leftover_builtin_numbers_drive_the_builtin_rows():
+    class Leftover:  # trailing_stop is off (the mixin requires it), its numbers stayed
+        trailing_stop = False
+        trailing_stop_positive = 0.01
+        trailing_stop_positive_offset = 0.02
+        trailing_only_offset_is_reached = True
+
+    attributes, note = v.strategy_builtin(Leftover())
+    assert note is None
+    found = {variant.name: variant for variant in v.build(parse_config(ALL_RULES), None, attributes)}
+    assert found["builtin"].builtin["trailing_stop_positive"] == 0.01
+    assert "trailing_stop_positive 0.01 / offset 0.02" in found["builtin"].title
+    base = parse_config(found["plugin-builtin"].settings)
+    assert (base.activation_profit, base.trail_distance) == (0.02, 0.01)
+    Leftover.trailing_only_offset_is_reached = False  # no plugin equivalent: the user's numbers instead
+    attributes, note = v.strategy_builtin(Leftover())
+    assert attributes is None and "trailing_only_offset_is_reached is false" in note
+    Leftover.trailing_stop_positive = None
+    assert v.strategy_builtin(Leftover()) == (None, None)
+
+
 def test_loaded_hyperopt_values_count_as_the_users_settings():
     settings = v.effective_settings(ALL_RULES, {"ts_activation_profit": 0.02, "ts_breakeven_trigger": 0.006})
     assert settings["activation_profit"] == 0.02

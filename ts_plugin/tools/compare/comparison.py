@@ -91,7 +91,10 @@ def run_comparison(setup: Setup, split: str | None = None, epochs: int = splitti
         session = Session(config_for(timerange), progress)
         settings = session.user_settings()
         try:
-            chosen = build_variants(parse_config(settings), setup.chosen, settings, params, split)
+            from_strategy, note = v.strategy_builtin(session.user)
+            if note:
+                progress(note)
+            chosen = build_variants(parse_config(settings), setup.chosen, settings, params, split, from_strategy)
         except ValueError as exc:
             raise CompareError(f"--strategy {setup.strategy}: {exc}") from None
         if not chosen:
@@ -118,8 +121,8 @@ def run_comparison(setup: Setup, split: str | None = None, epochs: int = splitti
         sandbox.stop()
 
 
-def build_variants(user, chosen, settings, params, split) -> list[v.Variant]:
-    found = v.build(user, chosen)
+def build_variants(user, chosen, settings, params, split, from_strategy=None) -> list[v.Variant]:
+    found = v.build(user, chosen, from_strategy)
     if split is not None and (not chosen or v.OPTIMISED in chosen):
         if not any(variant.name == v.YOURS for variant in found):
             found.append(v.Variant(v.YOURS, "plugin with your settings"))

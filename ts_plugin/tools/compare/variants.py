@@ -78,15 +78,46 @@ def builtin_attributes(config: TrailingConfig) -> dict[str, Any]:
             "trailing_only_offset_is_reached": True}
 
 
-def build(user: TrailingConfig, chosen: list[str] | None = None) -> list[Variant]:
+def _mapped(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """The plugin's settings for these built-in attributes (ValueError when they do not map)."""
+    return settings_from_builtin(
+        attributes["trailing_stop"], attributes["trailing_stop_positive"],
+        attributes["trailing_stop_positive_offset"], attributes["trailing_only_offset_is_reached"])
+
+
+def strategy_builtin(strategy: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """The built-in trailing numbers a strategy still carries (``trailing_stop_positive`` and its offset,
+    left from before the mixin, which needs ``trailing_stop`` off) when they map onto the plugin
+    (``settings_from_builtin``), and a note when they are set but do not map (the user's numbers are
+    used then)."""
+    positive = getattr(strategy, "trailing_stop_positive", None)
+    if not positive:
+        return None, None
+    attributes = {"trailing_stop": True, "trailing_stop_positive": float(positive),
+                  "trailing_stop_positive_offset": float(getattr(strategy, "trailing_stop_positive_offset", 0.0) or 0.0),
+                  "trailing_only_offset_is_reached": bool(getattr(strategy, "trailing_only_offset_is_reached", False))}
+    try:
+        _mapped(attributes)
+    except ValueError as exc:
+        return None, (f"NOTE: the strategy's trailing_stop_positive {positive:g} is not used for the builtin row "
+                      f"({exc}); it uses your smart_trailing activation and distance")
+    return attributes, None
+
+
+def build(user: TrailingConfig, chosen: list[str] | None = None,
+          from_strategy: dict[str, Any] | None = None) -> list[Variant]:
     """The comparison's variants from the user's settings in force, in table order; ``chosen`` keeps
-    only those names (an ablation row exists only for a rule the user configured)."""
-    attributes = builtin_attributes(user)
-    base = {**_as_settings(user), **settings_from_builtin(
-        True, attributes["trailing_stop_positive"], attributes["trailing_stop_positive_offset"], True)}
+    only those names (an ablation row exists only for a rule the user configured). ``from_strategy``:
+    the built-in trailing the strategy's own ``trailing_*`` attributes describe (``strategy_builtin``);
+    without them the built-in gets the user's activation and distance."""
+    attributes = from_strategy or builtin_attributes(user)
+    base = {**_as_settings(user), **_mapped(attributes)}
+    source = ("your strategy's trailing_stop_positive "
+              f"{attributes['trailing_stop_positive']:g} / offset {attributes['trailing_stop_positive_offset']:g}"
+              if from_strategy else "same numbers")
     found = [
         Variant(OFF, "strategy as written, smart trailing off", plugin=False),
-        Variant(BUILTIN, "freqtrade's built-in trailing, same numbers", plugin=False, builtin=attributes),
+        Variant(BUILTIN, f"freqtrade's built-in trailing, {source}", plugin=False, builtin=attributes),
         Variant(PLUGIN_BUILTIN, "plugin with the built-in's semantics", settings=base),
         Variant(YOURS, "plugin with your settings"),
     ]
