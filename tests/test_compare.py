@@ -150,6 +150,8 @@ def test_bad_input_is_refused_in_one_line_naming_the_option(capsys, tmp_path, sh
                    "--split", "20180122", *ud)
     assert "--split 20180122" in err
     assert "--pairs NOPE/BTC" in _refused(capsys, "--datadir", str(shared_datadir), "--pairs", "NOPE/BTC", *ud)
+    err = _refused(capsys, "--datadir", str(shared_datadir), "--pairs", "ETH/BTC", "--timeframe-detail", "1m", *ud)
+    assert "--timeframe-detail 1m: no 1m candles" in err and "ETH/BTC" in err
     err = _refused(capsys, "--datadir", str(shared_datadir), "--variants", "yours", "bogus", *ud)
     assert "--variants bogus" in err and "plugin-builtin" in err
 

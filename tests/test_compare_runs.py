@@ -198,6 +198,9 @@ def test_unknown_strategy_and_a_strategy_without_the_mixin_are_refused(capsys, t
     assert main([*common, "--strategy", "NoSuchStrategy"]) == 2
     err = capsys.readouterr().err
     assert "--strategy NoSuchStrategy" in err and "Traceback" not in err
+    assert main([*common, "--strategy", "NoSuchStrategy", "--timerange", "2018xx"]) == 2
+    err = capsys.readouterr().err
+    assert "--timerange 2018xx" in err and "Traceback" not in err
     assert main([*common, "--strategy", "MyEmaRsi"]) == 2
     err = capsys.readouterr().err
     assert "SmartTrailingMixin" in err and "Traceback" not in err

@@ -39,6 +39,13 @@ def _pairs(setup: Setup) -> dict[str, float]:
             raise CompareError(f"--pairs {' '.join(missing)}: no candles in {setup.datadir} "
                                f"(found: {', '.join(found)})")
         found = {pair: found[pair] for pair in setup.pairs}
+    if setup.timeframe_detail:
+        detail = setup.timeframe_detail
+        lacking = [pair for pair in found
+                   if not (setup.datadir / f"{pair.replace('/', '_')}-{detail}.feather").is_file()]
+        if lacking:
+            raise CompareError(f"--timeframe-detail {detail}: no {detail} candles in {setup.datadir} for "
+                               f"{', '.join(lacking)} (give --pairs with detail candles, or download them)")
     return found
 
 
@@ -55,6 +62,13 @@ def run_comparison(setup: Setup, split: str | None = None, epochs: int = splitti
 
     if setup.chosen and (unknown := v.unknown_names(setup.chosen)):
         raise CompareError(f"--variants {' '.join(unknown)}: unknown (choose from {', '.join(v.NAMES)})")
+    if setup.timerange:
+        from freqtrade.configuration import TimeRange
+
+        try:
+            TimeRange.parse_timerange(setup.timerange)
+        except Exception as exc:  # freqtrade's own parser decides what a range is
+            raise CompareError(f"--timerange {setup.timerange}: {exc}") from None
     if split is not None:
         splitting.parse_date(split)
     found = _pairs(setup)
@@ -69,6 +83,8 @@ def run_comparison(setup: Setup, split: str | None = None, epochs: int = splitti
         raise CompareError(f"--userdir {setup.userdir}: cannot use it as the user data folder: {exc}") from None
     sandbox = SandboxExchange(found)
     session = None
+    if quiet:  # freqtrade's INFO log (start-up, each strategy load): a progress line per variant instead
+        logging.disable(logging.INFO)
     try:
         sandbox.start()
 
@@ -78,9 +94,6 @@ def run_comparison(setup: Setup, split: str | None = None, epochs: int = splitti
                 strategy_path=setup.strategy_path, pairs=list(found), timerange=period,
                 user_data_dir=setup.userdir.resolve(), user_configs=setup.configs, defaults=backtest_stake(found),
                 timeframe=setup.timeframe, timeframe_detail=setup.timeframe_detail, export="none")
-            if quiet:  # freqtrade's set-up says INFO: a line per variant instead
-                for name in ("", "freqtrade", "ts_plugin"):
-                    logging.getLogger(name).setLevel(logging.WARNING)
             return config
 
         params: dict = {}
@@ -119,6 +132,8 @@ def run_comparison(setup: Setup, split: str | None = None, epochs: int = splitti
         if session is not None:
             session.cleanup()
         sandbox.stop()
+        if quiet:
+            logging.disable(logging.NOTSET)
 
 
 def build_variants(user, chosen, settings, params, split, from_strategy=None) -> list[v.Variant]:
@@ -132,6 +147,8 @@ def build_variants(user, chosen, settings, params, split, from_strategy=None) ->
 
 def _refusal(message: str, setup: Setup) -> str:
     """freqtrade's refusal, naming the option it is about."""
+    if "timerange" in message.lower() and setup.timerange:
+        return f"--timerange {setup.timerange}: {message}"
     if "Impossible to load Strategy" in message or "Could not load" in message:
         return f"--strategy {setup.strategy}: not found in --strategy-path {setup.strategy_path} ({message})"
     if "No data found" in message or "No data" in message:
