@@ -1,7 +1,7 @@
 """``ts-plugin compare`` through freqtrade's real backtesting engine, offline: on the sample strategy and
-on a user's own strategy written here, with and without detail candles, and one variant's row checked
-against a plain ``freqtrade backtesting`` run of the same strategy and config (a subprocess of freqtrade's
-own command line)."""
+on a user's own strategy written here, with and without detail candles; the ``yours``, ``off`` and
+``builtin`` rows checked against plain ``freqtrade backtesting`` runs (subprocesses of freqtrade's own
+command line) of the strategy as it is, and written without the mixin with and without trailing_stop."""
 
 from __future__ import annotations
 
@@ -117,7 +117,41 @@ def test_sample_strategy_on_the_shared_month(capsys, tmp_path, shared_datadir):
     assert report["differences"] and all(d["cause"] for d in report["differences"])
 
 
-def test_user_strategy_row_equals_plain_freqtrade_backtesting(capsys, tmp_path, shared_datadir):
+def _plain_backtest(tmp_path: Path, name: str, folder: Path, configs: list[Path], datadir: Path) -> dict:
+    """freqtrade's own ``backtesting`` command (a subprocess), offline against a sandbox; its stats."""
+    from freqtrade.data.btanalysis import load_backtest_stats
+
+    sandbox = start_sandbox_for(datadir)
+    try:
+        base = json.loads(BACKTEST_CONFIG.read_text())
+        base["exchange"].update(ccxt_overrides(sandbox.url), pair_whitelist=PAIRS)
+        base_file = tmp_path / f"{name}-base.json"
+        base_file.write_text(json.dumps(base))
+        plain = tmp_path / name
+        (plain / "results").mkdir(parents=True)
+        files = [argument for config in [base_file, *configs] for argument in ("--config", str(config))]
+        done = subprocess.run(
+            [sys.executable, "-m", "freqtrade", "backtesting", *files,
+             "--strategy", "MyEmaRsi", "--strategy-path", str(folder), "--datadir", str(datadir),
+             "--userdir", str(plain), "--timerange", TIMERANGE, "--export", "trades",
+             "--backtest-directory", str(plain / "results"), "--cache", "none"],
+            capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    finally:
+        sandbox.stop()
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return load_backtest_stats(plain / "results")["strategy"]["MyEmaRsi"]
+
+
+def _same(row: dict, stats: dict) -> None:
+    assert row["trades"] == stats["total_trades"] > 0
+    assert row["profit_total"] == pytest.approx(stats["profit_total"], rel=1e-9, abs=1e-12)
+    assert row["max_drawdown"] == pytest.approx(stats["max_drawdown_account"], rel=1e-9, abs=1e-12)
+
+
+def test_rows_equal_plain_freqtrade_backtesting_of_each_variant(capsys, tmp_path, shared_datadir):
+    """``yours``: the user's strategy and config as they are. ``off`` and ``builtin``: the same strategy
+    written without the mixin, as is and with freqtrade's trailing_stop in the config: what switching
+    the plugin off and the built-in on in the comparison must amount to."""
     folder = _user_strategy(tmp_path)
     user = {"stake_currency": "BTC", "stake_amount": "unlimited", "dry_run_wallet": 1.0,
             "max_open_trades": len(PAIRS)}
@@ -127,30 +161,17 @@ def test_user_strategy_row_equals_plain_freqtrade_backtesting(capsys, tmp_path, 
                          "--config", str(settings))
     rows = _check_rows(report, ["off", "builtin", "plugin-builtin", "yours", "+breakeven"])
     assert rows["off"]["exits"]["roi"] + rows["off"]["exits"]["strategy_exit"] > 0  # its own ROI and exits
+    _same(rows["yours"], _plain_backtest(tmp_path, "yours", folder, [settings], shared_datadir))
 
-    sandbox = start_sandbox_for(shared_datadir)
-    try:
-        base = json.loads(BACKTEST_CONFIG.read_text())
-        base["exchange"].update(ccxt_overrides(sandbox.url), pair_whitelist=PAIRS)
-        base_file = tmp_path / "base.json"
-        base_file.write_text(json.dumps(base))
-        plain = tmp_path / "plain"
-        (plain / "results").mkdir(parents=True)
-        done = subprocess.run(
-            [sys.executable, "-m", "freqtrade", "backtesting", "--config", str(base_file), "--config", str(settings),
-             "--strategy", "MyEmaRsi", "--strategy-path", str(folder), "--datadir", str(shared_datadir),
-             "--userdir", str(plain), "--timerange", TIMERANGE, "--export", "trades",
-             "--backtest-directory", str(plain / "results"), "--cache", "none"],
-            capture_output=True, text=True, timeout=600, cwd=tmp_path)
-    finally:
-        sandbox.stop()
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    from freqtrade.data.btanalysis import load_backtest_stats
-
-    stats = load_backtest_stats(plain / "results")["strategy"]["MyEmaRsi"]
-    assert rows["yours"]["trades"] == stats["total_trades"] > 0
-    assert rows["yours"]["profit_total"] == pytest.approx(stats["profit_total"], rel=1e-9, abs=1e-12)
-    assert rows["yours"]["max_drawdown"] == pytest.approx(stats["max_drawdown_account"], rel=1e-9, abs=1e-12)
+    without = tmp_path / "without_mixin"
+    without.mkdir()
+    (without / "my_ema_rsi.py").write_text(USER_STRATEGY.replace("SmartTrailingMixin, IStrategy", "IStrategy")
+                                           .replace("from ts_plugin import SmartTrailingMixin", ""))
+    _same(rows["off"], _plain_backtest(tmp_path, "off", without, [settings], shared_datadir))
+    builtin = tmp_path / "builtin.json"  # the class's smart_trailing: activation 0.012, distance 0.006
+    builtin.write_text(json.dumps({"trailing_stop": True, "trailing_stop_positive": 0.006,
+                                   "trailing_stop_positive_offset": 0.012, "trailing_only_offset_is_reached": True}))
+    _same(rows["builtin"], _plain_backtest(tmp_path, "builtin", without, [settings, builtin], shared_datadir))
 
 
 @pytest.mark.parametrize("detail", [None, "1m"])
