@@ -156,10 +156,15 @@ def test_bad_input_is_refused_in_one_line_naming_the_option(capsys, tmp_path, sh
     assert "--variants bogus" in err and "plugin-builtin" in err
 
 
-def test_epochs_must_be_a_positive_whole_number(capsys):
+def test_epochs_must_be_a_positive_whole_number_and_go_with_split(capsys):
     with pytest.raises(SystemExit):
         main(["compare", "--strategy", "S", "--epochs", "0"])
     assert "--epochs" in capsys.readouterr().err
+    for argv, said in ((["--epochs", "5"], "--epochs 5 needs --split"),
+                       (["--variants", "optimised"], "--variants optimised needs --split")):
+        with pytest.raises(SystemExit):
+            main(["compare", "--strategy", "S", "--strategy-path", SAMPLE_PATH, *argv])
+        assert said in capsys.readouterr().err
 
 
 def test_json_rows_are_plain_data():

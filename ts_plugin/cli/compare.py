@@ -61,7 +61,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--split", default=None, metavar="YYYYMMDD",
                         help="optimise the smart_trailing hyperopt space before this date and compare every "
                              "variant, and the optimum, after it")
-    parser.add_argument("--epochs", "-e", type=_positive, default=DEFAULT_EPOCHS, metavar="N",
+    parser.add_argument("--epochs", "-e", type=_positive, default=None, metavar="N",
                         help=f"hyperopt epochs for --split (default {DEFAULT_EPOCHS})")
     parser.add_argument("--plot", type=Path, default=None, metavar="DIR",
                         help="write one HTML page per pair to DIR: the stops freqtrade held in two variants over "
@@ -78,7 +78,7 @@ def run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from ts_plugin.tools.compare.comparison import run_comparison
     from ts_plugin.tools.compare.explanation import differences, explain
     from ts_plugin.tools.compare.running import CompareError, Setup
-    from ts_plugin.tools.compare.split import SplitError
+    from ts_plugin.tools.compare.split import DEFAULT_EPOCHS, SplitError
     from ts_plugin.tools.compare.table import format_table, legend
     from ts_plugin.tools.demo import default_datadir, default_userdir
 
@@ -94,6 +94,10 @@ def run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     def progress(line: str) -> None:
         print(line, file=sys.stderr if options.json else sys.stdout, flush=True)
 
+    if options.split is None and options.epochs is not None:
+        parser.error(f"--epochs {options.epochs} needs --split DATE (the epochs are hyperopt's, before the date)")
+    if options.split is None and options.variants and "optimised" in options.variants:
+        parser.error("--variants optimised needs --split DATE (the optimum found before the date)")
     plotted: tuple[str, ...] = ()
     if options.plot is not None:
         import importlib.util
@@ -108,7 +112,7 @@ def run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     elif options.plot_variants:
         parser.error("--plot-variants needs --plot DIR")
     try:
-        outcome = run_comparison(setup, split=options.split, epochs=options.epochs, progress=progress,
+        outcome = run_comparison(setup, split=options.split, epochs=options.epochs or DEFAULT_EPOCHS, progress=progress,
                                  quiet=not options.verbose, plotted=plotted)
     except (CompareError, SplitError) as exc:
         print(f"ts-plugin compare: {exc}", file=sys.stderr)
