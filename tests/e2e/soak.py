@@ -325,9 +325,11 @@ REPLACEMENT_GRACE_S = 10.0  # a cancel-then-create, with retries of a 429 inside
 # with a 429 and retried at the next iteration); a replacement (cancel-then-create) or the cancel
 # before a market exit finishes within its iteration (one end may fall inside).
 ITERATION_GRACES = {"first_stop": 2, "replacement": 1, "exit": 1}
-# Whole run, all positions: iterations without a live exchange stop beyond the graces (the bursts of
-# 429 on every endpoint can refuse a create once more). A pair whose next trade is refused every stop
-# (a stale -2011 block, issue 6 item 13) adds one per iteration, tens in a run.
+# Whole run, all positions: iterations without a live exchange stop beyond the graces. The burst of
+# six 429 on stop creates after the restart can refuse one trade's first stop in up to three
+# iterations (two attempts each): two beyond its grace; the exchange refused, the plugin could not
+# help. A pair whose next trade is refused every stop (a stale -2011 block, issue 6 item 13) adds one
+# per iteration, tens in a run.
 UNPROTECTED_ITERATIONS_BOUND = 2
 UNPROTECTED_BOUND_S = 5.0  # kept for ``benchmarks/soak.py``'s table: the seconds figure it reports
 STRATEGIES = Path(__file__).parent / "strategies"

@@ -62,21 +62,9 @@ def test_soak_live_spot_real_candles_faults_and_a_kill(tmp_path):
     run_and_check(tmp_path, soak.PLANS["spot"])
 
 
-# Known, open (issue 13 item 6): a DCA the strategy places in the second between the stop filling the
-# whole position and freqtrade booking that fill opens a new position under the closed trade (the
-# books balance, the check counts two positions as one trade); under load a first stop can also take
-# longer than the soak's 5 s bound. Kept running: a pass shows as XPASS, any other finding as XFAIL
-# with the soak's report printed.
-FUTURES_KNOWN = pytest.mark.xfail(
-    reason="known: a DCA filled between the stop's fill and freqtrade booking it (issue 13 item 6)",
-    strict=False)
-
-
-@FUTURES_KNOWN
 def test_soak_binance_futures_backstop_position_adjustments_and_backstop_off_at_restart(tmp_path):
     run_and_check(tmp_path, soak.PLANS["binance_futures"])
 
 
-@FUTURES_KNOWN
 def test_soak_bybit_linear_backstop_and_position_adjustments(tmp_path):
     run_and_check(tmp_path, soak.PLANS["bybit"])
