@@ -254,7 +254,8 @@ def test_plot_draws_the_stops_freqtrade_held_in_two_variants(capsys, tmp_path, s
     out = capsys.readouterr().out
     assert code == 0 and "wrote 1 page(s)" in out
     page = (tmp_path / "pages" / "ETH_BTC.html").read_text()
-    assert '"name":"stop: off"' in page and '"name":"stop: yours"' in page
+    for name in ("stop: off", "stop: yours", "entry: yours", "exit: yours"):
+        assert f'"name":"{name}"' in page
     assert main(["compare", "--userdir", str(tmp_path / "ud"), "--strategy", "SmartTrailingSample",
                  "--strategy-path", str(SAMPLE_PATH), "--datadir", str(shared_datadir), "--pairs", "ETH/BTC",
                  "--timerange", TIMERANGE, "--variants", "off", "yours", "--plot", str(tmp_path / "p2")]) == 2

@@ -81,7 +81,12 @@ def write_pages(folder: Path, candles: dict[str, Any], timeframe: str, first: tu
         figure.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=f"stop: {name_b}", text=texts,
                                     line={"shape": "hv", "color": SECOND_COLOUR, "width": 2, "dash": "dot"},
                                     hovertemplate="%{text}<extra></extra>", connectgaps=False))
-        exits = [t for t in trades_b.get(pair, []) if t.close_time is not None]
+        entries = trades_b.get(pair, [])
+        figure.add_trace(go.Scatter(
+            x=[xs_time(t.open_time) for t in entries], y=[t.open_rate for t in entries], name=f"entry: {name_b}",
+            mode="markers", marker={"symbol": "triangle-up-open", "size": 11, "color": SECOND_COLOUR},
+            text=[f"{t.trade_id} entry {t.open_rate:.8g}" for t in entries], hovertemplate="%{text}<extra></extra>"))
+        exits = [t for t in entries if t.close_time is not None]
         figure.add_trace(go.Scatter(
             x=[xs_time(t.close_time) for t in exits], y=[t.close_rate for t in exits], name=f"exit: {name_b}",
             mode="markers+text", text=[t.exit_reason or "" for t in exits], textposition="top center",
