@@ -277,3 +277,18 @@ def test_the_readme_table_is_what_its_command_prints(capsys, tmp_path, shared_da
     assert len(table) == 9  # heading and eight variants
     for line in table:
         assert line in printed, line
+
+
+def test_hyperopt_values_in_a_params_file_are_part_of_your_settings(capsys, tmp_path, shared_datadir):
+    folder = tmp_path / "strategies"
+    folder.mkdir()
+    (folder / "smart_trailing_sample.py").write_text((SAMPLE_PATH / "smart_trailing_sample.py").read_text())
+    (folder / "smart_trailing_sample.json").write_text(json.dumps({
+        "strategy_name": "SmartTrailingSample",
+        "params": {"smart_trailing": {"ts_activation_profit": 0.031, "ts_trail_distance": 0.011}}}))
+    report, _ = _compare(capsys, tmp_path, "--strategy", "SmartTrailingSample", "--strategy-path", str(folder),
+                         "--datadir", str(shared_datadir), "--pairs", "ETH/BTC", "--timerange", TIMERANGE,
+                         "--variants", "builtin", "yours")
+    assert (report["settings"]["activation_profit"], report["settings"]["trail_distance"]) == (0.031, 0.011)
+    rows = _check_rows(report, ["builtin", "yours"])
+    assert rows["builtin"]["title"].endswith("same numbers")
