@@ -124,3 +124,19 @@ def test_a_trade_whose_stop_filled_as_its_dca_was_sent_is_checked_over_both_posi
     assert fill_findings(still_open, {"1": closed, "3": closed}) == [
         "trade 19 ETC/USDT:USDT: freqtrade booked exits of 1.7, the exchange filled 0.8",
         "trade 19 ETC/USDT:USDT: trade closed, position on the exchange open"]
+
+
+def test_a_trade_whose_stop_is_through_the_price_was_due_to_exit_unless_the_exchange_keeps_its_coins():
+    """The spot soak ended with a -2011 target's trade open, its stop through the price: freqtrade
+    cancels the stop before selling, the fault refuses every cancel, and the stop keeps the coins
+    (it still guards them and fills when the price reaches it). On futures nothing is locked."""
+    from tests.e2e.soak_checks import crossed_findings
+
+    trades = [{"trade_id": 37, "pair": "XMR/USDT", "is_short": False},
+              {"trade_id": 38, "pair": "ADA/USDT", "is_short": False}]
+    stops, prices = {37: 105.677, 38: 99.0}, {"XMR/USDT": 103.867, "ADA/USDT": 100.0}
+    live = [{"orderId": 1107, "symbol": "XMRUSDT"}, {"orderId": 1108, "symbol": "ADAUSDT"}]
+    assert crossed_findings(trades, stops, prices, live, {"1107"}, stops_lock_coins=True) == []
+    due = ["trade 37 XMR/USDT: open at 103.867 with its stop 105.677 through the price"]
+    assert crossed_findings(trades, stops, prices, live, set(), stops_lock_coins=True) == due  # released
+    assert crossed_findings(trades, stops, prices, live, {"1107"}, stops_lock_coins=False) == due  # futures

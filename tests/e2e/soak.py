@@ -26,8 +26,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.soak_checks import (alarm_delivery, backstop_findings, fill_findings, position_findings,
-                                   stop_cover_findings, wallet_findings)
+from tests.e2e.soak_checks import (alarm_delivery, backstop_findings, crossed_findings, fill_findings,
+                                   position_findings, stop_cover_findings, wallet_findings)
 from tests.e2e.soak_venues import ENDED, VENUES, BinanceFuturesVenue, SpotVenue, symbol  # noqa: F401  (symbol: used by callers)
 
 STOP_TYPES = SpotVenue.STOP_TYPES
@@ -727,12 +727,11 @@ class SoakRun:
         from tests.e2e.bot import wait_until
         held = self.venue.positions()
         backstops = self.venue.backstops()
-        crossed = []
-        for trade in open_trades:
-            stop, price = (self._stored(trade["trade_id"]) or {}).get("stop"), self.sandbox.price(trade["pair"])
-            if stop is not None and (stop <= price if trade.get("is_short") else stop >= price):
-                crossed.append(f"trade {trade['trade_id']} {trade['pair']}: open at {price:g} with its stop {stop:g} "
-                               "through the price")
+        refused = {str(t["order_id"]) for t in self.targets if str(t["order_id"]) not in self.released}
+        crossed = crossed_findings(
+            open_trades, {t["trade_id"]: (self._stored(t["trade_id"]) or {}).get("stop") for t in open_trades},
+            {t["pair"]: self.sandbox.price(t["pair"]) for t in open_trades}, live, refused,
+            stops_lock_coins=not self.venue.futures)
         trade_of_entry = {}
         for entry_id, trade in by_entry.items():
             try:  # the whole trade with every order (the list answers carry them too, but /status not all)

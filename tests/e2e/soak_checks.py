@@ -13,6 +13,9 @@ line per thing wrong; ``tests/test_soak_checks.py`` tests them without a bot.
 - ``fill_findings``: per trade, what its positions on the exchange bought and sold against the filled
   entries and exits freqtrade booked for it (a filled stop booked as cancelled, a partial fill
   booked as the whole exit);
+- ``crossed_findings``: an open trade whose stored stop is through the price (the strategy exits it
+  at once), unless the exit cannot go through: on spot, its live stop is a -2011 target whose cancel
+  the exchange still refuses, so the coins stay locked in that stop (which still guards them);
 - ``wallet_findings``: the futures wallet against the realised profit of its fills;
 - ``alarm_delivery``: every alarm the plugin raised against the messages the webhook received.
 """
@@ -113,6 +116,27 @@ def fill_findings(positions: list[Any], trade_of_entry: dict[str, dict], step: f
         if (last.closed_ms is not None) == bool(trade.get("is_open")):
             found.append(f"{label}: trade {'open' if trade.get('is_open') else 'closed'}, position on the "
                          f"exchange {'closed' if last.closed_ms is not None else 'open'}")
+    return found
+
+
+def crossed_findings(open_trades: list[dict], stop_of: dict[int, float | None], price_of: dict[str, float],
+                     live: list[dict], refused_ids: set[str], stops_lock_coins: bool) -> list[str]:
+    """Open trades whose stored stop is through the price at the end: their exit was due.
+
+    ``refused_ids``: stop orders whose cancels the soak's -2011 fault still refuses. Where a stop
+    locks the coins (spot), a trade whose live stop is one of them cannot exit (freqtrade cancels the
+    stop first, and the exchange will not); the stop still guards the coins and fills when the price
+    reaches it: not a finding."""
+    found = []
+    for trade in open_trades:
+        stop, price = stop_of.get(trade["trade_id"]), price_of[trade["pair"]]
+        if stop is None or not (stop <= price if trade.get("is_short") else stop >= price):
+            continue
+        held = {str(o["orderId"]) for o in live if o["symbol"] == symbol(trade["pair"])}
+        if stops_lock_coins and held & refused_ids:
+            continue
+        found.append(f"trade {trade['trade_id']} {trade['pair']}: open at {price:g} with its stop {stop:g} "
+                     "through the price")
     return found
 
 
