@@ -14,7 +14,11 @@ The ticks, as freqtrade's backtesting runs them (optimize/backtesting.py, strate
   the pair's step, and an exit order whose rounded price falls outside the candle stays open until a
   candle fills it or a new exit at another price replaces it.
 
-Nothing here imports freqtrade: the caller passes the pair's rounding and momentum lookups.
+Each tick also carries freqtrade's ``current_profit`` at that rate (``Trade.calc_profit_ratio``: after
+the trade's fees, with its leverage), which ``activation_basis: "profit_after_fees"`` activates on;
+without it the machine would fall back to the price level and activate early, short of the fees.
+
+Nothing here imports freqtrade: the caller passes the pair's rounding, momentum and profit lookups.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from ts_plugin.core import machine
 from ts_plugin.core.config import TrailingConfig
 from ts_plugin.core.consistency import STOP_TOLERANCE
 from ts_plugin.core.state import TrailState
+from ts_plugin.strategy.builtin_match import trailing_value
 from ts_plugin.tools.plot.model import StopPoint
 
 # The exit reason of a trade whose stop the rules put through the price (the mixin's custom_exit).
@@ -100,14 +105,19 @@ def _held_after(
 
 
 def _handed_over(
-    before: TrailState, after: TrailState, rate: float, held: float, resync: bool, leverage: float
+    before: TrailState, after: TrailState, rate: float, held: float, resync: bool, leverage: float,
+    config: TrailingConfig,
 ) -> float | None:
     """The relative stop the mixin returns for this tick (``_ts_tick`` and ``_ts_never_looser``)."""
     stop, is_short = after.stop, after.is_short
     if stop is None or (stop == before.stop and not resync) or not machine.is_safe_side(stop, rate, is_short):
         return None
-    ratio = 1 - stop / rate
-    value = max(-ratio if is_short else ratio, 0.0) * leverage  # freqtrade's stoploss_from_absolute
+    exact = trailing_value(after, rate, leverage) if config.activation_basis == "profit_after_fees" else None
+    if exact is not None:
+        value = exact  # the built-in's own number, as the mixin hands it over
+    else:
+        ratio = 1 - stop / rate
+        value = max(-ratio if is_short else ratio, 0.0) * leverage  # freqtrade's stoploss_from_absolute
     if value == 0:
         return None
     distance = value / leverage
@@ -124,9 +134,12 @@ def replay(
     *,
     momentum_at: Callable[[float], machine.Momentum | None] | None = None,
     rounding: Rounding = Rounding(),
+    profit_at: Callable[[float, float], float] | None = None,
 ) -> Replay:
     """Feed the machine the backtest's ticks from the entry to ``trade.close_time`` (or the exit the
-    stops cause first). ``candles`` in time order; those before the entry candle are skipped."""
+    stops cause first). ``candles`` in time order; those before the entry candle are skipped.
+    ``profit_at(rate, time)``: freqtrade's ``current_profit`` for the trade at that rate and time
+    (None: the machine goes by price alone, as for a state rebuilt without a profit)."""
     is_short, leverage = trade.is_short, trade.leverage or 1.0
     state = machine.new_state(trade.open_rate, is_short, trade.open_time, config)
     held, trailing = trade.initial_stop, False
@@ -136,8 +149,9 @@ def replay(
     def tick(rate: float, now: float, after_fill: bool) -> None:
         nonlocal state, held, trailing, last_value
         momentum = momentum_at(now) if momentum_at is not None and config.momentum is not None else None
-        updated, _ = machine.step(state, rate, now, config, momentum)
-        value = _handed_over(state, updated, rate, held, after_fill, leverage)
+        profit = profit_at(rate, now) if profit_at is not None else None
+        updated, _ = machine.step(state, rate, now, config, momentum, profit=profit)
+        value = _handed_over(state, updated, rate, held, after_fill, leverage, config)
         state = updated
         if value is not None:
             held, trailing = _held_after(held, trailing, rate, value, is_short, leverage, after_fill, rounding)

@@ -18,6 +18,7 @@ from typing import Any, Callable
 from pandas import DataFrame
 
 from ts_plugin.tools.plot.model import StopPoint, TradePicture
+from ts_plugin.tools.plot.profit import profit_for
 from ts_plugin.tools.plot.replay import BacktestTrade, Candle, Replay, Rounding, replay, with_detail
 from ts_plugin.tools.plot.timerange import Span, trades_in
 
@@ -318,7 +319,8 @@ def replay_backtest(source: BacktestSource, pairs: list[str] | None = None) -> d
             opened = datetime.fromtimestamp(trade.open_time, tz=timezone.utc)
             replayed.append(ReplayedTrade(record, replay(
                 trade, walked, config, momentum_at=momentum_at,
-                rounding=_rounding(steps, opened, trade.is_short))))
+                rounding=_rounding(steps, opened, trade.is_short),
+                profit_at=profit_for(record, source.config.get("trading_mode")))))
         result[pair] = (frame, replayed)
     return result
 
