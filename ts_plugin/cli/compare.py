@@ -44,7 +44,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--userdir", "--user-data-dir", dest="userdir", type=Path, default=None, metavar="DIR",
                         help="user data folder (default: ./user_data, created when missing)")
     parser.add_argument("--datadir", type=Path, default=None, metavar="DIR",
-                        help="folder with the candles, freqtrade's feather layout (default: USERDIR/data/binance)")
+                        help="folder with the candles, freqtrade's feather layout, futures in its futures/ folder "
+                             "when a --config sets trading_mode futures (default: USERDIR/data/binance)")
     parser.add_argument("--config", "-c", dest="configs", action="append", type=_existing_file, default=[],
                         metavar="FILE", help="a freqtrade config file (repeatable, later files win); its "
                                              "smart_trailing section is 'your settings'")

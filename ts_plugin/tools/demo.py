@@ -178,7 +178,7 @@ def run_offline(run: OfflineRun) -> int:
     from freqtrade.exceptions import OperationalException
 
     from ts_plugin.sandbox import SandboxExchange, ccxt_overrides
-    from ts_plugin.tools.futures_candles import FUTURES_DEFAULTS, futures_pairs_in
+    from ts_plugin.tools.futures_candles import FUTURES_DEFAULTS, futures_configured, futures_pairs_in
     from ts_plugin.tools.sampledata import MARKER, ensure_sample_data
 
     userdir = Path(run.userdir or default_userdir()).resolve()
@@ -193,7 +193,7 @@ def run_offline(run: OfflineRun) -> int:
     if (datadir / MARKER).exists():
         print(f"NOTE: {datadir} holds SYNTHETIC data (see {MARKER}), not market prices.")
     timeframe = run.timeframe or ("5m" if run.synthetic else None)
-    futures = _given_settings(run, base=True).get("trading_mode") == "futures"
+    futures = futures_configured(run.configs, run.base_config)
     candles_in = futures_pairs_in if futures else pairs_in
     found = candles_in(datadir, timeframe) if datadir.is_dir() else {}
     if not found:

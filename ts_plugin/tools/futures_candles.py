@@ -1,4 +1,5 @@
-"""Futures candles for ``ts-plugin backtest`` (``trading_mode: futures`` in a ``--config`` file).
+"""Futures candles for ``ts-plugin backtest`` and ``ts-plugin compare`` (``trading_mode: futures`` in a
+``--config`` file).
 
 freqtrade keeps futures candles in a ``futures/`` sub-folder of the data folder, one file per pair
 and timeframe named after the pair with its settle currency (``XRP_USDT_USDT-5m-futures.feather`` is
@@ -8,6 +9,7 @@ sandbox serves those pairs as Binance USD-M perpetuals, so freqtrade's start-up 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,3 +35,29 @@ def futures_pairs_in(datadir: Path, timeframe: str | None = "5m") -> dict[str, f
         if pair not in found:
             found[pair] = float(pd.read_feather(path, columns=["close"])["close"].iloc[-1])
     return found
+
+
+def futures_configured(configs: Sequence[Path], base: Path | None = None) -> bool:
+    """Whether the ``--config`` files, merged over ``base`` as freqtrade merges them, trade futures
+    (``"trading_mode": "futures"``): then the candles are the ones in ``DATADIR/futures``."""
+    from freqtrade.configuration.load_config import load_from_files
+
+    files = [str(path) for path in ([base] if base else []) + list(configs)]
+    return bool(files) and load_from_files(files).get("trading_mode") == "futures"
+
+
+def candle_file(datadir: Path, pair: str, timeframe: str, futures: bool) -> Path:
+    """freqtrade's feather file of a pair's trade candles: ``BASE_QUOTE-5m.feather`` for spot,
+    ``futures/BASE_QUOTE_SETTLE-5m-futures.feather`` for futures."""
+    name = pair.replace("/", "_").replace(":", "_")
+    if futures:
+        return Path(datadir) / "futures" / f"{name}-{timeframe}-futures.feather"
+    return Path(datadir) / f"{name}-{timeframe}.feather"
+
+
+def layout(timeframe: str | None, futures: bool) -> str:
+    """The file names the candles must have, for a refusal (``TIMEFRAME`` when none is given)."""
+    frame = timeframe or "TIMEFRAME"
+    if futures:
+        return f"futures/BASE_QUOTE_SETTLE-{frame}-futures.feather, trading_mode futures"
+    return f"BASE_QUOTE-{frame}.feather, freqtrade's layout"

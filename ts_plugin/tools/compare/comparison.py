@@ -12,13 +12,15 @@ from ts_plugin.tools.compare import variants as v
 from ts_plugin.tools.compare.running import CompareError, Outcome, Session, Setup
 
 
-def _candle_span(datadir: Path, pairs: list[str], timeframe: str | None):
+def _candle_span(datadir: Path, pairs: list[str], timeframe: str | None, futures: bool = False):
     import pandas as pd
+
+    from ts_plugin.tools.futures_candles import candle_file
 
     first = last = None
     for pair in pairs:
-        name = pair.replace("/", "_")
-        for path in sorted(datadir.glob(f"{name}-{timeframe or '*'}.feather"))[:1]:
+        wanted = candle_file(datadir, pair, timeframe or "*", futures)
+        for path in sorted(wanted.parent.glob(wanted.name))[:1]:
             dates = pd.read_feather(path, columns=["date"])["date"]
             low, high = dates.min().to_pydatetime(), dates.max().to_pydatetime()
             first = low if first is None else min(first, low)
@@ -26,13 +28,22 @@ def _candle_span(datadir: Path, pairs: list[str], timeframe: str | None):
     return first, last
 
 
-def _pairs(setup: Setup) -> dict[str, float]:
+def _pairs(setup: Setup, futures: bool) -> dict[str, float]:
+    """The pairs to compare and their last close (the sandbox's prices): spot candles in DATADIR, or
+    with trading_mode futures the futures candles in DATADIR/futures, as ``ts-plugin backtest`` reads."""
     from ts_plugin.tools.demo import pairs_in
+    from ts_plugin.tools.futures_candles import candle_file, futures_pairs_in, layout
 
-    found = pairs_in(setup.datadir, setup.timeframe) if setup.datadir.is_dir() else {}
+    candles_in = futures_pairs_in if futures else pairs_in
+    found = candles_in(setup.datadir, setup.timeframe) if setup.datadir.is_dir() else {}
     if not found:
-        raise CompareError(f"--datadir {setup.datadir}: no {setup.timeframe or ''} feather candles "
-                           "(BASE_QUOTE-TIMEFRAME.feather, freqtrade's layout)".replace("no  ", "no "))
+        kind = "futures" if futures else "feather"
+        hint = ""
+        if not futures and setup.datadir.is_dir() and futures_pairs_in(setup.datadir, setup.timeframe):
+            hint = ("; it holds futures candles in its futures/ folder: set \"trading_mode\": \"futures\" in a "
+                    "--config file to compare those")
+        raise CompareError(f"--datadir {setup.datadir}: no {setup.timeframe or ''} {kind} candles "
+                           f"({layout(setup.timeframe, futures)}){hint}".replace("no  ", "no "))
     if setup.pairs:
         missing = [pair for pair in setup.pairs if pair not in found]
         if missing:
@@ -41,8 +52,7 @@ def _pairs(setup: Setup) -> dict[str, float]:
         found = {pair: found[pair] for pair in setup.pairs}
     if setup.timeframe_detail:
         detail = setup.timeframe_detail
-        lacking = [pair for pair in found
-                   if not (setup.datadir / f"{pair.replace('/', '_')}-{detail}.feather").is_file()]
+        lacking = [pair for pair in found if not candle_file(setup.datadir, pair, detail, futures).is_file()]
         if lacking:
             raise CompareError(f"--timeframe-detail {detail}: no {detail} candles in {setup.datadir} for "
                                f"{', '.join(lacking)} (give --pairs with detail candles, or download them)")
@@ -59,6 +69,7 @@ def run_comparison(setup: Setup, split: str | None = None, epochs: int = splitti
     from ts_plugin.core.config import parse_config
     from ts_plugin.sandbox import SandboxExchange, ccxt_overrides
     from ts_plugin.tools.demo import BACKTEST_CONFIG, backtest_stake, build_backtest_config
+    from ts_plugin.tools.futures_candles import FUTURES_DEFAULTS, futures_configured
 
     if setup.chosen and (unknown := v.unknown_names(setup.chosen)):
         raise CompareError(f"--variants {' '.join(unknown)}: unknown (choose from {', '.join(v.NAMES)})")
@@ -71,11 +82,14 @@ def run_comparison(setup: Setup, split: str | None = None, epochs: int = splitti
             raise CompareError(f"--timerange {setup.timerange}: {exc}") from None
     if split is not None:
         splitting.parse_date(split)
-    found = _pairs(setup)
+    futures = futures_configured(setup.configs, BACKTEST_CONFIG)
+    found = _pairs(setup, futures)
+    # your --config files win over these; futures: isolated margin and order-book pricing, as ts-plugin backtest
+    defaults = {**FUTURES_DEFAULTS, **backtest_stake(found)} if futures else backtest_stake(found)
     timerange = setup.timerange
     before = None
     if split is not None:
-        first, last = _candle_span(setup.datadir, list(found), setup.timeframe)
+        first, last = _candle_span(setup.datadir, list(found), setup.timeframe, futures)
         before, timerange = splitting.periods(split, setup.timerange, first, last)
     try:
         create_userdata_dir(str(setup.userdir), create_dir=True)
@@ -92,7 +106,7 @@ def run_comparison(setup: Setup, split: str | None = None, epochs: int = splitti
             config = build_backtest_config(
                 BACKTEST_CONFIG, setup.datadir.resolve(), ccxt_overrides(sandbox.url), strategy=setup.strategy,
                 strategy_path=setup.strategy_path, pairs=list(found), timerange=period,
-                user_data_dir=setup.userdir.resolve(), user_configs=setup.configs, defaults=backtest_stake(found),
+                user_data_dir=setup.userdir.resolve(), user_configs=setup.configs, defaults=defaults,
                 timeframe=setup.timeframe, timeframe_detail=setup.timeframe_detail, export="none")
             return config
 

@@ -1,0 +1,133 @@
+"""``ts-plugin compare`` on futures: with ``"trading_mode": "futures"`` in a --config file it compares the
+futures candles of DATADIR/futures, as ``ts-plugin backtest`` does. On the shared Binance USD-M candles
+(XRP/USDT:USDT) with a user's strategy trading long and short at leverage 3, the ``yours`` row equals
+a plain ``freqtrade backtesting`` run (a subprocess of freqtrade's own command line) of the same
+strategy and config; without the trading mode the folder is refused with the way to compare it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.test_compare_runs import _check_rows, _compare, _same
+from ts_plugin.cli import main
+from ts_plugin.sandbox import SandboxExchange, ccxt_overrides
+from ts_plugin.tools.demo import BACKTEST_CONFIG
+from ts_plugin.tools.futures_candles import FUTURES_DEFAULTS, futures_pairs_in
+
+FUTURES = ROOT.parent / "shared" / "data" / "binance_futures"
+PAIR = "XRP/USDT:USDT"
+TIMERANGE = "20211118-20211121"  # trade candles, mark and funding all present (the data's README)
+# A user's futures strategy: long after a rise, short after a fall, at leverage 3; the mixin added.
+USER_STRATEGY = textwrap.dedent('''
+    from freqtrade.strategy import IStrategy
+    from pandas import DataFrame
+
+    from ts_plugin import SmartTrailingMixin
+
+
+    class MyFuturesMoves(SmartTrailingMixin, IStrategy):
+        INTERFACE_VERSION = 3
+        timeframe = "5m"
+        can_short = True
+        stoploss = -0.05
+        minimal_roi = {"0": 10.0}
+        use_exit_signal = False
+        startup_candle_count = 2
+        smart_trailing = {"activation_profit": 0.015, "trail_distance": 0.005,
+                          "breakeven": {"trigger_profit": 0.008, "offset": 0.002}}
+
+        def leverage(self, pair, current_time, current_rate, proposed_leverage, max_leverage, entry_tag,
+                     side, **kwargs):
+            return 3.0
+
+        def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+            dataframe["move"] = dataframe["close"] / dataframe["close"].shift(1) - 1
+            return dataframe
+
+        def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+            dataframe["enter_long"] = (dataframe["move"] > 0.003).astype(int)
+            dataframe["enter_short"] = (dataframe["move"] < -0.003).astype(int)
+            return dataframe
+
+        def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+            return dataframe
+''')
+# The user's config: futures and a stake; margin mode and pricing left to compare's futures defaults.
+USER_CONFIG = {"trading_mode": "futures", "stake_currency": "USDT", "stake_amount": 100, "dry_run_wallet": 1000,
+               "max_open_trades": 1}
+
+
+def _need_futures() -> None:
+    if not (FUTURES / "futures").is_dir():
+        pytest.skip(f"real Binance futures candles not present at {FUTURES} (the shared real data, see its README)")
+
+
+def _setup(tmp_path: Path) -> tuple[Path, Path]:
+    folder = tmp_path / "strategies"
+    folder.mkdir()
+    (folder / "my_futures_moves.py").write_text(USER_STRATEGY)
+    config = tmp_path / "futures.json"
+    config.write_text(json.dumps(USER_CONFIG))
+    return folder, config
+
+
+def _plain_backtest(tmp_path: Path, folder: Path, config: Path) -> dict:
+    """freqtrade's own ``backtesting`` command, offline against a sandbox serving the futures pair; its
+    stats. The base config and the futures defaults compare puts under the user's config, then it."""
+    from freqtrade.data.btanalysis import load_backtest_stats
+
+    sandbox = SandboxExchange(futures_pairs_in(FUTURES)).start()
+    try:
+        base = json.loads(BACKTEST_CONFIG.read_text())
+        base["exchange"].update(ccxt_overrides(sandbox.url), pair_whitelist=[PAIR])
+        base_file = tmp_path / "plain-base.json"
+        base_file.write_text(json.dumps(base))
+        defaults = tmp_path / "plain-futures-defaults.json"
+        defaults.write_text(json.dumps(FUTURES_DEFAULTS))
+        plain = tmp_path / "plain"
+        (plain / "results").mkdir(parents=True)
+        files = [argument for path in (base_file, defaults, config) for argument in ("--config", str(path))]
+        done = subprocess.run(
+            [sys.executable, "-m", "freqtrade", "backtesting", *files,
+             "--strategy", "MyFuturesMoves", "--strategy-path", str(folder), "--datadir", str(FUTURES),
+             "--userdir", str(plain), "--timerange", TIMERANGE, "--export", "trades",
+             "--backtest-directory", str(plain / "results"), "--cache", "none"],
+            capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    finally:
+        sandbox.stop()
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return load_backtest_stats(plain / "results")["strategy"]["MyFuturesMoves"]
+
+
+@pytest.mark.slow
+def test_yours_row_equals_plain_freqtrade_backtesting_of_futures_at_leverage_3(capsys, tmp_path):
+    _need_futures()
+    folder, config = _setup(tmp_path)
+    report, progress = _compare(capsys, tmp_path, "--strategy", "MyFuturesMoves", "--strategy-path", str(folder),
+                                "--datadir", str(FUTURES), "--timerange", TIMERANGE, "--config", str(config),
+                                "--variants", "off", "yours")
+    rows = _check_rows(report, ["off", "yours"])
+    assert rows["yours"]["exits"]["trailing_stop"] > 0
+    stats = _plain_backtest(tmp_path, folder, config)
+    _same(rows["yours"], stats)
+    trades = stats["trades"]
+    assert {trade["is_short"] for trade in trades} == {False, True}  # long and short
+    assert {trade["leverage"] for trade in trades} == {3.0}
+    assert {trade["pair"] for trade in trades} == {PAIR}
+
+
+def test_a_futures_folder_without_the_trading_mode_is_refused_with_the_way_out(capsys, tmp_path):
+    _need_futures()
+    folder, _ = _setup(tmp_path)
+    assert main(["compare", "--userdir", str(tmp_path / "ud"), "--strategy", "MyFuturesMoves",
+                 "--strategy-path", str(folder), "--datadir", str(FUTURES), "--timeframe", "5m"]) == 2
+    err = capsys.readouterr().err
+    assert f"--datadir {FUTURES}: no 5m feather candles" in err
+    assert '"trading_mode": "futures"' in err and "Traceback" not in err
