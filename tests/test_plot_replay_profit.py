@@ -2,8 +2,9 @@
 ``current_profit`` (after the trade's fees, with its leverage), so a replayed stop path activates where
 the backtest activated, not earlier on the bare price.
 
-- on hand-made candles: a rise past entry x (1 + activation_profit) that fees leave short of it does
-  not activate; the next, higher candle does;
+- on hand-made candles: on spot a rise past entry x (1 + activation_profit) that fees leave short of
+  it does not activate, the next, higher candle does; at leverage 3 (long and short) the profit
+  ratio, about three times the move, activates on a rise short of that price level;
 - on freqtrade's real backtest of Binance USD-M futures at leverage 3, long and short: every trade's
   replay activates at the moment the plugin activated in the run, holds the stop freqtrade held at the
   end and exits where freqtrade exited."""
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import json
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -28,8 +28,8 @@ SETTINGS = {"activation_basis": "profit_after_fees", "activation_profit": 0.015,
 
 def _record(is_short: bool, leverage: float) -> dict:
     """The fields of freqtrade's exported trade record the replay reads."""
-    return {"pair": "BTC/USDT:USDT", "open_rate": 100.0, "amount": 3.0, "stake_amount": 100.0 / leverage,
-            "open_timestamp": 0, "fee_open": FEE, "fee_close": FEE, "is_short": is_short, "leverage": leverage}
+    return {"pair": "BTC/USDT:USDT", "open_rate": 100.0, "amount": 3.0, "fee_open": FEE, "fee_close": FEE,
+            "is_short": is_short, "leverage": leverage}
 
 
 @pytest.mark.parametrize("is_short", [False, True])
@@ -39,7 +39,7 @@ def test_futures_activation_on_the_leveraged_profit_after_fees(is_short):
     sign = -1 if is_short else 1
     profit_at = profit_for(_record(is_short, 3.0), "futures")
     moves = [m / 10_000 for m in range(1, 150)]  # 0.01 % steps up to 1.49 %: all short of the price level
-    first = next(move for move in moves if profit_at(100.0 * (1 + sign * move), 0) > SETTINGS["activation_profit"])
+    first = next(move for move in moves if profit_at(100.0 * (1 + sign * move)) > SETTINGS["activation_profit"])
     before, reached = 100.0 * (1 + sign * (first - 0.0001)), 100.0 * (1 + sign * first)
     candles = [Candle(0, 100.0, 100.05, 99.95, 100.0),
                Candle(300, 100.0, max(before, 100.0), min(before, 100.0), before),
@@ -56,7 +56,7 @@ def test_futures_activation_on_the_leveraged_profit_after_fees(is_short):
 def test_spot_fees_hold_activation_back_past_the_price_level():
     """Spot, no leverage: 1.6 % up is past the 1.5 % level, but after 0.1 % fees each way it is 1.4 %."""
     profit_at = profit_for(_record(False, 1.0), "spot")
-    assert profit_at(101.6, 0) < 0.015 < profit_at(101.8, 0)
+    assert profit_at(101.6) < 0.015 < profit_at(101.8)
     candles = [Candle(0, 100.0, 100.1, 99.9, 100.0), Candle(300, 100.0, 101.6, 100.0, 101.5),
                Candle(600, 101.5, 101.8, 101.5, 101.7)]
     trade = BacktestTrade(is_short=False, open_rate=100.0, open_time=0.0, close_time=600.0, initial_stop=95.0)

@@ -13,25 +13,19 @@ day, so only an activation within that much of the offset can replay a tick apar
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any, Callable
 
 
-def profit_for(record: dict[str, Any], trading_mode: str | None) -> Callable[[float, float], float]:
-    """``profit_at(rate, time)`` for one exported backtest trade (``--export trades``) of a run in
+def profit_for(record: dict[str, Any], trading_mode: str | None) -> Callable[[float], float]:
+    """``profit_at(rate)`` for one exported backtest trade (``--export trades``) of a run in
     ``trading_mode`` (the backtest config's; None: spot)."""
     from freqtrade.enums import TradingMode
     from freqtrade.persistence import LocalTrade
 
-    opened = datetime.fromtimestamp(record["open_timestamp"] / 1000, tz=timezone.utc)
     trade = LocalTrade(
         pair=record["pair"], open_rate=float(record["open_rate"]), amount=float(record["amount"]),
-        stake_amount=float(record.get("stake_amount") or 0.0), open_date=opened,
         fee_open=float(record.get("fee_open") or 0.0), fee_close=float(record.get("fee_close") or 0.0),
         is_short=bool(record["is_short"]), leverage=float(record.get("leverage") or 1.0),
         trading_mode=TradingMode(trading_mode or TradingMode.SPOT), exchange="backtest")
 
-    def profit_at(rate: float, time: float) -> float:
-        return trade.calc_profit_ratio(rate)
-
-    return profit_at
+    return trade.calc_profit_ratio

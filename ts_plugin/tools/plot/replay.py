@@ -134,11 +134,11 @@ def replay(
     *,
     momentum_at: Callable[[float], machine.Momentum | None] | None = None,
     rounding: Rounding = Rounding(),
-    profit_at: Callable[[float, float], float] | None = None,
+    profit_at: Callable[[float], float] | None = None,
 ) -> Replay:
     """Feed the machine the backtest's ticks from the entry to ``trade.close_time`` (or the exit the
     stops cause first). ``candles`` in time order; those before the entry candle are skipped.
-    ``profit_at(rate, time)``: freqtrade's ``current_profit`` for the trade at that rate and time
+    ``profit_at(rate)``: freqtrade's ``current_profit`` for the trade at that rate
     (None: the machine goes by price alone, as for a state rebuilt without a profit)."""
     is_short, leverage = trade.is_short, trade.leverage or 1.0
     state = machine.new_state(trade.open_rate, is_short, trade.open_time, config)
@@ -149,7 +149,7 @@ def replay(
     def tick(rate: float, now: float, after_fill: bool) -> None:
         nonlocal state, held, trailing, last_value
         momentum = momentum_at(now) if momentum_at is not None and config.momentum is not None else None
-        profit = profit_at(rate, now) if profit_at is not None else None
+        profit = profit_at(rate) if profit_at is not None else None
         updated, _ = machine.step(state, rate, now, config, momentum, profit=profit)
         value = _handed_over(state, updated, rate, held, after_fill, leverage, config)
         state = updated
