@@ -115,12 +115,24 @@ def test_yours_row_equals_plain_freqtrade_backtesting_of_futures_at_leverage_3(c
                                 "--variants", "off", "yours")
     rows = _check_rows(report, ["off", "yours"])
     assert rows["yours"]["exits"]["trailing_stop"] > 0
+    assert "NOTE: futures" not in progress  # no builtin row: nothing to say about its leverage
     stats = _plain_backtest(tmp_path, folder, config)
     _same(rows["yours"], stats)
     trades = stats["trades"]
     assert {trade["is_short"] for trade in trades} == {False, True}  # long and short
     assert {trade["leverage"] for trade in trades} == {3.0}
     assert {trade["pair"] for trade in trades} == {PAIR}
+
+
+@pytest.mark.slow
+def test_the_builtin_row_on_futures_says_how_freqtrade_reads_the_leverage(capsys, tmp_path):
+    _need_futures()
+    folder, config = _setup(tmp_path)
+    report, progress = _compare(capsys, tmp_path, "--strategy", "MyFuturesMoves", "--strategy-path", str(folder),
+                                "--datadir", str(FUTURES), "--timerange", TIMERANGE, "--config", str(config),
+                                "--variants", "builtin", "plugin-builtin")
+    _check_rows(report, ["builtin", "plugin-builtin"])
+    assert "NOTE: futures: freqtrade's built-in trailing (builtin) trails trailing_stop_positive / leverage" in progress
 
 
 def test_a_futures_folder_without_the_trading_mode_is_refused_with_the_way_out(capsys, tmp_path):

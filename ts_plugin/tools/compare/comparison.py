@@ -12,6 +12,13 @@ from ts_plugin.tools.compare import variants as v
 from ts_plugin.tools.compare.running import CompareError, Outcome, Session, Setup
 
 
+# freqtrade's built-in trailing reads its numbers against the leveraged profit (the stop trails
+# trailing_stop_positive / leverage behind the peak); the plugin's trail_distance is on price.
+FUTURES_NOTE = ("NOTE: futures: freqtrade's built-in trailing (builtin) trails trailing_stop_positive / leverage "
+                "behind the peak, the plugin (plugin-builtin and the rows after it) its distance on price: at a "
+                "leverage above 1 those rows trail at different distances, not only the entry-candle pricing")
+
+
 def _candle_span(datadir: Path, pairs: list[str], timeframe: str | None, futures: bool = False):
     import pandas as pd
 
@@ -116,6 +123,8 @@ def run_comparison(setup: Setup, split: str | None = None, epochs: int = splitti
             params = splitting.optimise(config_for(before), before, epochs)
             progress(f"best before {split}: {params or 'no result'}")
         session = Session(config_for(timerange), progress)
+        if futures and (not setup.chosen or v.BUILTIN in setup.chosen):
+            progress(FUTURES_NOTE)
         settings = session.user_settings()
         try:
             from_strategy, note = v.strategy_builtin(session.user)
