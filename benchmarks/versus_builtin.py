@@ -222,7 +222,8 @@ def render(results: dict) -> list[str]:
             lines.append(
                 f"| {label} | {row['variant']} | {row['trades']:,} ({row['identical']:,}) | "
                 f"{row['stop_share']:.1%} ({', '.join(f'{v:.1%}' for v in row['stop_share_runs'])}) | "
-                f"**{normalised_ratio(row, base):.3f}** | {row['backtest_cpu_s']:.2f} | {', '.join(f'{t:.2f}' for t in row['backtest_cpu_runs'])} | "
+                f"**{normalised_ratio(row, base):.3f}** | {row['backtest_cpu_s']:.2f} | "
+                f"{', '.join(f'{t:.2f}' for t in row['backtest_cpu_runs'])} | "
                 f"{row['backtest_cpu_s'] / base['backtest_cpu_s']:.3f} | {row['backtest_wall_s']:.2f} | "
                 f"{row['backtest_wall_s'] / base['backtest_wall_s']:.3f} | {row['cpu_s']:.2f} | "
                 f"{row['cpu_s'] / base['cpu_s']:.3f} |")
@@ -274,7 +275,10 @@ def section(results: dict, measured: str) -> list[str]:
         "`custom_stoploss` (a library-marked method that returns None, so the built-in's trades): freqtrade "
         "builds its `strategy_safe_wrapper` anew on every call and passes six keyword arguments. Every "
         "callback-based stop pays it; the plugin's own work is the difference between that row and the "
-        "plugin's.",
+        "plugin's. That row and the exact plugin differ from the built-in in the same few trades: trailing "
+        "exits on a trade's entry candle, which freqtrade's backtest prices by another worst case as soon as "
+        "`use_custom_stoploss` is on (`Backtesting._get_close_rate_for_stoploss`; see "
+        "`ts_plugin/strategy/builtin_match.py`); the stops move alike.",
         "",
         "Hyperopt: `freqtrade hyperopt -j 1 --hyperopt-loss SharpeHyperOptLoss --random-state 7`, the "
         "built-in strategy with freqtrade's `trailing` space (`trailing_stop_positive`, its offset, "
@@ -302,44 +306,59 @@ def write_section(lines: list[str]) -> None:
 STOP_CALLBACKS = ("order_filled", "bot_loop_start")
 
 
-def _time_stop_handling() -> dict[str, float]:
+def time_stop_handling(interface_callbacks: tuple[str, ...] = (), indicators: bool = False) -> dict[str, float]:
     """Accumulate the wall time spent in the stop's handling during the backtest: freqtrade's
     ``IStrategy.ft_stoploss_adjust`` (the built-in's trailing, or the call of ``custom_stoploss`` through
-    freqtrade's wrapper and what it does with the answer) and the ``STOP_CALLBACKS``. Both runs do the
-    same other work when they make the same trades, so the rest of the backtest is a yardstick that
-    stretches with the machine's load like the stop handling does (see ``normalised_ratio``)."""
+    freqtrade's wrapper and what it does with the answer) and the ``STOP_CALLBACKS``; also the
+    ``interface_callbacks`` that ``IStrategy`` calls through its wrapper (``custom_exit``) and, with
+    ``indicators``, ``IStrategy.advise_all_indicators``. Both runs do the same other work when they make
+    the same trades, so the rest of the backtest is a yardstick that stretches with the machine's load
+    like the stop handling does (see ``normalised_ratio``). Patches freqtrade's classes for the rest of
+    the process; the caller resets the returned counters between runs."""
     import freqtrade.optimize.backtesting as backtesting_module
+    import freqtrade.strategy.interface as interface_module
     from freqtrade.strategy.interface import IStrategy
 
-    spent = {"ft_stoploss_adjust": 0.0, **{name: 0.0 for name in STOP_CALLBACKS}}
-    adjust = IStrategy.ft_stoploss_adjust
+    spent = {"ft_stoploss_adjust": 0.0, **{name: 0.0 for name in (*STOP_CALLBACKS, *interface_callbacks)}}
 
-    def timed_adjust(self, *args, **kwargs):
-        begun = time.perf_counter()
-        try:
-            return adjust(self, *args, **kwargs)
-        finally:
-            spent["ft_stoploss_adjust"] += time.perf_counter() - begun
-
-    IStrategy.ft_stoploss_adjust = timed_adjust
-    wrap = backtesting_module.strategy_safe_wrapper
-
-    def timed_wrapper(f, *args, **kwargs):
-        wrapped = wrap(f, *args, **kwargs)
-        name = getattr(f, "__name__", "")
-        if name not in spent:
-            return wrapped
-
-        def call(*call_args, **call_kwargs):
+    def timed_method(name: str, method):
+        def timed(self, *args, **kwargs):
             begun = time.perf_counter()
             try:
-                return wrapped(*call_args, **call_kwargs)
+                return method(self, *args, **kwargs)
             finally:
                 spent[name] += time.perf_counter() - begun
 
-        return call
+        return timed
 
-    backtesting_module.strategy_safe_wrapper = timed_wrapper
+    IStrategy.ft_stoploss_adjust = timed_method("ft_stoploss_adjust", IStrategy.ft_stoploss_adjust)
+    if indicators:
+        spent["advise_all_indicators"] = 0.0
+        IStrategy.advise_all_indicators = timed_method("advise_all_indicators", IStrategy.advise_all_indicators)
+
+    def timed_wrapper_of(wrap, names: tuple[str, ...]):
+        def timed_wrapper(f, *args, **kwargs):
+            wrapped = wrap(f, *args, **kwargs)
+            name = getattr(f, "__name__", "")
+            if name not in names:
+                return wrapped
+
+            def call(*call_args, **call_kwargs):
+                begun = time.perf_counter()
+                try:
+                    return wrapped(*call_args, **call_kwargs)
+                finally:
+                    spent[name] += time.perf_counter() - begun
+
+            return call
+
+        return timed_wrapper
+
+    backtesting_module.strategy_safe_wrapper = timed_wrapper_of(backtesting_module.strategy_safe_wrapper,
+                                                                STOP_CALLBACKS)
+    if interface_callbacks:
+        interface_module.strategy_safe_wrapper = timed_wrapper_of(interface_module.strategy_safe_wrapper,
+                                                                  interface_callbacks)
     return spent
 
 
@@ -374,7 +393,7 @@ def child(command: str, freqtrade_args: list[str]) -> int:
 
     Backtesting.start = timed_start
     if command == "backtesting":
-        found["stop_handling"] = _time_stop_handling()
+        found["stop_handling"] = time_stop_handling()
     if command == "hyperopt":
         from freqtrade.optimize.hyperopt import Hyperopt
 
@@ -423,6 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     with SandboxExchange(prices) as sandbox:
         results = measure(datasets, lambda _: ccxt_overrides(sandbox.url), options.runs, options.hyperopt_runs,
                           options.epochs, WORK)
+    (WORK / "versus.json").write_text(json.dumps(results, indent=1, default=str))
     lines = section(results, measured_line({"machine": machine, "command": command, "note": note}))
     print("\n".join(lines))
     if options.write:
