@@ -143,8 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         return _only(options.only, options, command)
     WORK.mkdir(exist_ok=True)
     datasets = _datasets(options.quick)
+    versus_sets = versus_builtin.both_datasets()  # the real month and the generated 60 days
     prices = {}
-    for _, datadir, _ in datasets:
+    for _, datadir, _ in datasets + versus_sets:
         prices.update(pairs_in(datadir))
     results: dict = {"machine": facts(), "command": command, "note": options.note,
                      "wall": [], "percall": None, "dbwrites": None}
@@ -170,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         print("against freqtrade's built-in trailing stop (alternated; hyperopt per epoch):", flush=True)
         quick = options.quick
         results["versus"] = versus_builtin.measure(
-            versus_builtin.both_datasets(), lambda _: overrides, 1 if quick else options.versus_runs,
+            versus_sets, lambda _: overrides, 1 if quick else options.versus_runs,
             1 if quick else options.versus_hyperopt_runs, 4 if quick else options.versus_epochs, WORK)
     files = sorted(SHARED.glob("*-5m.feather"))[:3] or sorted(datasets[-1][1].glob("*-5m.feather"))[:3]
     print("database writes in dry-run mode (SQLite replay):", flush=True)
