@@ -211,7 +211,7 @@ def run_offline(run: OfflineRun) -> int:
             return 2
         found = {pair: found[pair] for pair in run.pairs}
     quotes = sorted({pair.split("/")[1].split(":")[0] for pair in found})
-    if len(quotes) > 1 and "stake_currency" not in _given_settings(run, base=False):
+    if len(quotes) > 1 and "stake_currency" not in _given_settings(run):
         print(f"the candles in {datadir} are quoted in {', '.join(quotes)}; a backtest stakes one currency: "
               f"choose pairs of one quote with --pairs (such as --pairs {_one_pair_each(found)}) or set "
               "stake_currency in a --config file", file=sys.stderr)
@@ -245,14 +245,12 @@ def run_offline(run: OfflineRun) -> int:
     return 0
 
 
-def _given_settings(run: OfflineRun, base: bool) -> dict[str, Any]:
-    """The user's ``--config`` files merged (freqtrade's merge; over the base config with ``base``), as
-    written: what they say of the trading mode and the stake before freqtrade processes them."""
+def _given_settings(run: OfflineRun) -> dict[str, Any]:
+    """The user's ``--config`` files merged (freqtrade's merge), as written: what they say of the stake
+    before freqtrade processes them (the trading mode: ``futures_configured``)."""
     from freqtrade.configuration.load_config import load_from_files
 
     files = [str(path) for path in run.configs]
-    if base:
-        files.insert(0, str(run.base_config))
     return load_from_files(files) if files else {}
 
 
