@@ -170,3 +170,111 @@ def test_epochs_must_be_a_positive_whole_number_and_go_with_split(capsys):
 def test_json_rows_are_plain_data():
     found = row("off", "t", {"trades": [_trade("roi", 0.05)], "profit_total": 0.05})
     assert json.loads(json.dumps(found.as_json()))["exits"]["roi"] == 1
+
+
+def _traded(name: str, leverage: float, *, short: bool = False, trades: int = 3):
+    """A row whose trades all had this leverage and direction."""
+    found = [{**_trade("trailing_stop_loss", 0.01, opened=i), "leverage": leverage, "is_short": short}
+             for i in range(trades)]
+    return row(name, name, {"trades": found, "profit_total": 0.01 * len(name)})
+
+
+def _activation_cause(leverage: float, short: bool = False) -> str:
+    rows = [_traded("plugin-builtin", leverage, short=short), _traded("yours", leverage, short=short)]
+    settings = {"activation_basis": "price", "activation_profit": 0.015, "trail_distance": 0.005}
+    return next(d for d in differences(rows, settings, 0.0005, None, leverage) if d.after == "yours").cause
+
+
+@pytest.mark.parametrize("short", [False, True], ids=["long", "short"])
+def test_on_spot_the_price_basis_arms_before_the_builtins_profit_after_fees(short):
+    cause = _activation_cause(1.0, short)
+    assert ("entry x (1 - 0.015)" if short else "entry x (1 + 0.015)") in cause
+    assert "a move of about 1.60 %" in cause  # 1.5 % plus the round trip's 0.10 %
+    assert "yours trails earlier" in cause and "leverage" not in cause
+
+
+@pytest.mark.parametrize("short", [False, True], ids=["long", "short"])
+def test_at_leverage_3_the_builtin_arms_at_a_third_of_the_move_so_yours_trails_later(short):
+    cause = _activation_cause(3.0, short)
+    assert ("entry x (1 - 0.015)" if short else "entry x (1 + 0.015)") in cause
+    assert "at leverage 3" in cause and "0.015 / 3 + the round trip's fees (0.10 %) = 0.60 %" in cause
+    assert "yours trails later" in cause and "earlier" not in cause
+    assert "trailing_stop_positive / 3 on price" in cause  # the built-in semantics mapped at leverage 3
+
+
+def test_a_row_with_longs_and_shorts_names_both_levels_and_its_median_leverage():
+    trades = [{**_trade("trailing_stop_loss", 0.01, opened=i), "leverage": lev, "is_short": i % 2 == 1}
+              for i, lev in enumerate((2.0, 3.0, 3.0))]
+    found = row("yours", "t", {"trades": trades})
+    assert (found.leverage, found.short_trades) == (3.0, 1)
+    rows = [row("plugin-builtin", "t", {"trades": trades}), found]
+    cause = differences(rows, {"activation_basis": "price", "activation_profit": 0.015}, 0.0005, None)[0].cause
+    assert "entry x (1 + 0.015) for a long, x (1 - 0.015) for a short" in cause and "at leverage 3" in cause
+    assert "Distance" not in cause  # mapped at leverage 1: the leverages differ
+
+
+def test_the_builtin_mapping_follows_a_constant_leverage_of_the_trades():
+    found = {variant.name: variant for variant in v.build(parse_config(ALL_RULES))}
+    assert found["off"].mapped_from is None and found["yours"].mapped_from is None
+    for name in ("plugin-builtin", "+breakeven", "+steps"):
+        at_3 = v.at_leverage(found[name], 3.0)
+        assert at_3.settings["trail_distance"] == pytest.approx(0.005 / 3)
+        assert "at leverage 3" in at_3.title
+        assert {k: val for k, val in at_3.settings.items() if k != "trail_distance"} == \
+            {k: val for k, val in found[name].settings.items() if k != "trail_distance"}
+        assert v.at_leverage(found[name], 1.0) is found[name]
+    assert v.at_leverage(found["yours"], 3.0) is found["yours"]
+
+
+def test_the_leverage_of_the_trades_decides_the_mapping():
+    from ts_plugin.tools.compare.leverage import constant, differing_note, trade_leverages
+
+    assert trade_leverages({"trades": [{"leverage": 3.0}, {"leverage": 3}, {}]}) == {3.0, 1.0}
+    assert constant({3.0}) == 3.0 and constant(set()) is None and constant({2.0, 3.0}) is None
+    assert "leverages 2, 3" in differing_note({3.0, 2.0})
+
+
+class _FakeSession:
+    """Stands in for freqtrade's Backtesting (a unit seam): each run's trades have the leverage the
+    strategy's callback would give, by variant name; it records the settings each variant ran with."""
+
+    def __init__(self, leverages: dict[str, list[float]]) -> None:
+        self.leverages, self.ran = leverages, []
+
+    def run(self, variant, index, total, paths):
+        self.ran.append((variant.name, (variant.settings or {}).get("trail_distance")))
+        trades = [{**_trade("trailing_stop_loss", 0.01, opened=i), "leverage": lev}
+                  for i, lev in enumerate(self.leverages[variant.name])]
+        stats = {"trades": trades, "profit_total": 0.0}
+        return row(variant.name, variant.title, stats), stats
+
+
+def _run(leverages: dict[str, list[float]], names: list[str]):
+    from ts_plugin.tools.compare.comparison import run_variants
+
+    session, said = _FakeSession(leverages), []
+    chosen = [variant for variant in v.build(parse_config(ALL_RULES)) if variant.name in names]
+    rows, _, _, mapping = run_variants(session, chosen, (), said.append)
+    return session.ran, rows, mapping, said
+
+
+def test_plugin_builtin_is_mapped_at_the_one_leverage_the_earlier_rows_traded_at():
+    ran, rows, mapping, said = _run({"off": [3.0, 3.0], "builtin": [3.0], "plugin-builtin": [3.0],
+                                     "+breakeven": [3.0]}, ["off", "builtin", "plugin-builtin", "+breakeven"])
+    assert mapping == 3.0 and [name for name, _ in ran] == ["off", "builtin", "plugin-builtin", "+breakeven"]
+    assert dict(ran)["plugin-builtin"] == pytest.approx(0.005 / 3) == dict(ran)["+breakeven"]
+    assert "at leverage 3" in rows[2].title and any("every trade had leverage 3" in line for line in said)
+    assert not any("NOTE" in line for line in said)
+
+
+def test_plugin_builtin_alone_runs_again_at_the_leverage_its_own_trades_show():
+    ran, rows, mapping, _ = _run({"plugin-builtin": [3.0]}, ["plugin-builtin"])
+    assert ran == [("plugin-builtin", 0.005), ("plugin-builtin", pytest.approx(0.005 / 3))] and len(rows) == 1
+    ran, rows, mapping, said = _run({"plugin-builtin": [1.0]}, ["plugin-builtin"])  # spot: one run
+    assert ran == [("plugin-builtin", 0.005)] and mapping == 1.0 and said == []
+
+
+def test_differing_leverages_keep_leverage_1_with_a_note_naming_them():
+    ran, _, mapping, said = _run({"off": [2.0, 3.0], "plugin-builtin": [3.0]}, ["off", "plugin-builtin"])
+    assert mapping == 1.0 and dict(ran)["plugin-builtin"] == 0.005
+    assert any(line.startswith("NOTE: futures: the trades had leverages 2, 3") for line in said)

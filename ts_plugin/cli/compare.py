@@ -129,11 +129,13 @@ def run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                             (first, results[first], outcome.stops[first]),
                             (second, results[second], outcome.stops[second]), outcome.timerange)
         progress(f"wrote {len(pages)} page(s) to {options.plot}: stops of {first} and {second}")
-    found = differences(outcome.rows, outcome.user_settings, outcome.fee, outcome.timeframe_detail)
+    found = differences(outcome.rows, outcome.user_settings, outcome.fee, outcome.timeframe_detail,
+                        outcome.mapped_leverage)
     if options.json:
         print(json.dumps({
             "strategy": options.strategy, "timerange": outcome.timerange,
             "timeframe_detail": outcome.timeframe_detail, "fee": outcome.fee, "split": options.split,
+            "mapped_leverage": outcome.mapped_leverage,
             "settings": outcome.user_settings, "rows": [row.as_json() for row in outcome.rows],
             "differences": [{"before": d.before, "after": d.after, "profit_delta": d.delta, "cause": d.cause}
                             for d in found],
@@ -144,6 +146,7 @@ def run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
           "exits by what closed the trade)")
     print(format_table(outcome.rows))
     print(legend(outcome.rows))
-    for line in explain(outcome.rows, outcome.user_settings, outcome.fee, outcome.timeframe_detail):
+    for line in explain(outcome.rows, outcome.user_settings, outcome.fee, outcome.timeframe_detail,
+                        outcome.mapped_leverage):
         print(textwrap.fill(line, width=118, subsequent_indent="  "))
     return 0

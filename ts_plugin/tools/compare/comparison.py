@@ -9,14 +9,8 @@ from typing import Callable
 
 from ts_plugin.tools.compare import split as splitting
 from ts_plugin.tools.compare import variants as v
+from ts_plugin.tools.compare.leverage import constant, differing_note, mapped_line, trade_leverages
 from ts_plugin.tools.compare.running import CompareError, Outcome, Session, Setup
-
-
-# freqtrade's built-in trailing reads its numbers against the leveraged profit (the stop trails
-# trailing_stop_positive / leverage behind the peak); the plugin's trail_distance is on price.
-FUTURES_NOTE = ("NOTE: futures: freqtrade's built-in trailing (builtin) trails trailing_stop_positive / leverage "
-                "behind the peak, the plugin (plugin-builtin and the rows after it) its distance on price: at a "
-                "leverage above 1 those rows trail at different distances, not only the entry-candle pricing")
 
 
 def _candle_span(datadir: Path, pairs: list[str], timeframe: str | None, futures: bool = False):
@@ -123,8 +117,6 @@ def run_comparison(setup: Setup, split: str | None = None, epochs: int = splitti
             params = splitting.optimise(config_for(before), before, epochs)
             progress(f"best before {split}: {params or 'no result'}")
         session = Session(config_for(timerange), progress)
-        if futures and (not setup.chosen or v.BUILTIN in setup.chosen):
-            progress(FUTURES_NOTE)
         settings = session.user_settings()
         try:
             from_strategy, note = v.strategy_builtin(session.user)
@@ -140,12 +132,9 @@ def run_comparison(setup: Setup, split: str | None = None, epochs: int = splitti
         if missing := [name for name in plotted if name not in names]:
             raise CompareError(f"--plot-variants {' '.join(missing)}: not in this comparison "
                                f"(its variants: {', '.join(names)})")
-        rows, results, stops = [], {}, {}
-        for index, variant in enumerate(chosen, 1):
-            paths = stops.setdefault(variant.name, {}) if variant.name in plotted else None
-            found_row, results[variant.name] = session.run(variant, index, len(chosen), paths)
-            rows.append(found_row)
+        rows, results, stops, mapping = run_variants(session, chosen, plotted, progress)
         return Outcome(rows=rows, user_settings=settings, fee=float(session.backtesting.fee or 0.0),
+                       mapped_leverage=mapping,
                        timeframe_detail=setup.timeframe_detail, timerange=timerange or "all candles",
                        results=results, stops=stops, timeframe=session.backtesting.timeframe,
                        candles=session.candles(timerange) if plotted else {})
@@ -157,6 +146,50 @@ def run_comparison(setup: Setup, split: str | None = None, epochs: int = splitti
         sandbox.stop()
         if quiet:
             logging.disable(logging.NOTSET)
+
+
+def run_variants(session: Session, chosen: list[v.Variant], plotted: tuple[str, ...],
+                 progress: Callable[[str], None]) -> tuple[list, dict, dict, float]:
+    """Run the variants in order: their rows, freqtrade's stats and the stop paths by name, and the
+    leverage the built-in was mapped at. The variants mapped from the built-in get the leverage of the
+    trades run before them (leverage.py); the first of them with nothing run before it runs at leverage 1
+    and again when its trades show one other leverage."""
+    rows, results, stops = [], {}, {}
+    seen: set[float] = set()  # the leverages of the trades of the variants run so far
+    mapping = None  # decided at the first variant mapped from the built-in
+    for index, variant in enumerate(chosen, 1):
+        paths = stops.setdefault(variant.name, {}) if variant.name in plotted else None
+        if variant.mapped_from is not None and mapping is None:
+            if not seen:
+                found_row, result = session.run(variant, index, len(chosen), paths)
+                seen |= trade_leverages(result)
+                mapping = _mapping_leverage(seen, progress)
+                if mapping == 1:
+                    results[variant.name] = result
+                    rows.append(found_row)
+                    continue
+                if paths is not None:
+                    paths.clear()
+            else:
+                mapping = _mapping_leverage(seen, progress)
+        if variant.mapped_from is not None:
+            variant = v.at_leverage(variant, mapping)
+        found_row, results[variant.name] = session.run(variant, index, len(chosen), paths)
+        seen |= trade_leverages(results[variant.name])
+        rows.append(found_row)
+    return rows, results, stops, mapping or 1.0
+
+
+def _mapping_leverage(seen: set[float], progress: Callable[[str], None]) -> float:
+    """The leverage to map the built-in at: the trades' one leverage, else 1 (with a NOTE naming them
+    when they differ)."""
+    found = constant(seen)
+    if found is not None and found != 1:
+        progress(mapped_line(found))
+        return found
+    if len(seen) > 1:
+        progress(differing_note(seen))
+    return 1.0
 
 
 def build_variants(user, chosen, settings, params, split, from_strategy=None) -> list[v.Variant]:

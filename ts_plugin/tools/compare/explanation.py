@@ -1,5 +1,5 @@
 """The lines under the compare table: the largest differences between neighbouring variants, and their
-causes in plain words (activation basis, fees, detail candles, the rule a row adds).
+causes in plain words (activation basis, fees, leverage, detail candles, the rule a row adds).
 
 Each neighbouring pair of variants differs in one thing by construction (variants.py), so the cause of
 a difference is known from which pair it is; the figures in the sentence come from the rows.
@@ -43,7 +43,8 @@ def _entry_candle(a: Row, b: Row, detail: str | None) -> str:
     return text + ", which --timeframe-detail 1m (with 1m candles) makes realistic."
 
 
-def _cause(before: Row, after: Row, settings: Mapping[str, Any], fee: float, detail: str | None) -> str:
+def _cause(before: Row, after: Row, settings: Mapping[str, Any], fee: float, detail: str | None,
+           mapped_leverage: float = 1.0) -> str:
     pair = (before.name, after.name)
     if pair == (v.OFF, v.BUILTIN):
         return (f"freqtrade's trailing closed {after.exits['trailing_stop']} trades (average {_pct(after.avg_trailing_exit)}) "
@@ -54,11 +55,10 @@ def _cause(before: Row, after: Row, settings: Mapping[str, Any], fee: float, det
     if pair == (v.PLUGIN_BUILTIN, v.YOURS):
         parts = []
         if settings.get("activation_basis", "price") == "price":
-            parts.append(
-                f"Activation basis: yours arms at entry x (1 + {settings.get('activation_profit', 0.015):g}) on price, "
-                f"before fees; the built-in once the profit after fees (about {2 * fee * 100:.2f} % for a round "
-                "trip here) passes it, so yours trails earlier and locks smaller gains (average trailing exit "
-                f"{_pct(after.avg_trailing_exit)} vs {_pct(before.avg_trailing_exit)}).")
+            parts.append(_activation(before, after, settings, fee))
+        if mapped_leverage != 1 and settings.get("trail_distance") is not None:
+            parts.append(f"Distance: the built-in semantics trail trailing_stop_positive / {mapped_leverage:g} "
+                         f"on price (freqtrade divides it by the leverage), yours {settings['trail_distance']:g}.")
         rules = [key for key in v.RULES if settings.get(key)]
         if rules:
             parts.append(f"Your rules on top: {', '.join(rules)}.")
@@ -73,6 +73,40 @@ def _cause(before: Row, after: Row, settings: Mapping[str, Any], fee: float, det
                    else "the optimum does worse than your settings on candles it never saw: overfitted")
         return f"Hyperopt's best before the split, judged after it: {verdict}."
     return ""
+
+
+def _activation(before: Row, after: Row, settings: Mapping[str, Any], fee: float) -> str:
+    """Where each row arms, as a price move from the entry. freqtrade's profit ratio is about leverage x
+    (price move - the round trip's fees), so the built-in's offset ``a`` is reached at a move of about
+    a / leverage + 2 x fee; the plugin's price basis arms at a move of ``a`` whatever the leverage. On
+    spot the built-in arms later than yours, at leverage 3 (a = 1.5 %) earlier."""
+    activation = float(settings.get("activation_profit", 0.015))
+    traded = after if after.trades else before
+    leverage = traded.leverage or 1.0
+    longs, shorts = traded.trades - traded.short_trades, traded.short_trades
+    if shorts and not longs:
+        level = f"entry x (1 - {activation:g})"
+    elif shorts:
+        level = f"entry x (1 + {activation:g}) for a long, x (1 - {activation:g}) for a short"
+    else:
+        level = f"entry x (1 + {activation:g})"
+    builtin_move = activation / leverage + 2 * fee
+    if activation < builtin_move:
+        verdict = "yours trails earlier and locks smaller gains"
+    elif activation > builtin_move:
+        verdict = "yours trails later, only after larger moves"
+    else:
+        verdict = "both arm at about the same move"
+    if leverage == 1:
+        builtin = (f"the built-in once the profit after fees (about {2 * fee * 100:.2f} % for a round trip here) "
+                   f"passes it, a move of about {builtin_move * 100:.2f} %")
+    else:
+        builtin = (f"at leverage {leverage:g} freqtrade's profit is about {leverage:g} x (the price move - "
+                   f"the round trip's fees), so the built-in arms at a move of about {activation:g} / {leverage:g} "
+                   f"+ the round trip's fees ({2 * fee * 100:.2f} %) = {builtin_move * 100:.2f} %")
+    return (f"Activation basis: yours arms at {level} on price, a move of {activation * 100:.2f} % before fees; "
+            f"{builtin}; so {verdict} (average trailing exit {_pct(after.avg_trailing_exit)} vs "
+            f"{_pct(before.avg_trailing_exit)}).")
 
 
 def _breakeven(after: Row, settings: Mapping[str, Any], fee: float) -> str:
@@ -93,16 +127,20 @@ def _neighbours(rows: list[Row]) -> list[tuple[Row, Row]]:
     return [(by_name[a], by_name[b]) for a, b in pairs if a in by_name and b in by_name]
 
 
-def differences(rows: list[Row], settings: Mapping[str, Any], fee: float, detail: str | None) -> list[Difference]:
-    """Every neighbouring pair's difference, largest first."""
-    found = [Difference(a.name, b.name, b.profit_total - a.profit_total, _cause(a, b, settings, fee, detail))
+def differences(rows: list[Row], settings: Mapping[str, Any], fee: float, detail: str | None,
+                mapped_leverage: float = 1.0) -> list[Difference]:
+    """Every neighbouring pair's difference, largest first. ``mapped_leverage``: the leverage
+    plugin-builtin maps the built-in at (the comparison's ``Outcome.mapped_leverage``)."""
+    found = [Difference(a.name, b.name, b.profit_total - a.profit_total,
+                        _cause(a, b, settings, fee, detail, mapped_leverage))
              for a, b in _neighbours(rows)]
     return sorted(found, key=lambda d: abs(d.delta), reverse=True)
 
 
-def explain(rows: list[Row], settings: Mapping[str, Any], fee: float, detail: str | None) -> list[str]:
+def explain(rows: list[Row], settings: Mapping[str, Any], fee: float, detail: str | None,
+            mapped_leverage: float = 1.0) -> list[str]:
     """The lines under the table: the largest differences, then the entry-candle caveat when it applies."""
-    found = differences(rows, settings, fee, detail)
+    found = differences(rows, settings, fee, detail, mapped_leverage)
     lines = [f"Largest differences (fee {fee * 100:.3f} % per side):"] if found else []
     lines += [f"- {d.line()}" for d in found[:SHOWN]]
     artefacts = max((r.entry_candle_artefacts for r in rows), default=0)

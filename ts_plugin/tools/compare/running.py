@@ -56,6 +56,7 @@ class Outcome:
     stops: dict[str, dict] = field(default_factory=dict)  # stop paths of the variants to plot
     candles: dict[str, Any] = field(default_factory=dict)  # the main-timeframe candles per pair (for --plot)
     timeframe: str = ""
+    mapped_leverage: float = 1.0  # the leverage plugin-builtin maps freqtrade's built-in at (leverage.py)
 
 
 def _apply_after_start(strategy: Any, variant: v.Variant, phases: dict) -> None:

@@ -11,6 +11,7 @@ leverage): how much of the best move a trade handed back.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from statistics import median
 from typing import Any, Mapping
 
 from ts_plugin.strategy.mixin import CROSSED_EXIT_REASON
@@ -46,6 +47,8 @@ class Row:
     entry_candle_artefacts: int
     trailing_trades: int = 0
     seconds: float = 0.0
+    leverage: float | None = None  # the median leverage of its trades (1 on spot; None without trades)
+    short_trades: int = 0
     notes: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
@@ -101,7 +104,9 @@ def row(name: str, title: str, stats: Mapping[str, Any],
     return Row(name=name, title=title, trades=len(trades), profit_total=float(stats.get("profit_total", 0.0)),
                max_drawdown=float(stats.get("max_drawdown_account", 0.0)), exits=exits,
                avg_trailing_exit=_mean(trailing), avg_give_back=_mean(give), entry_candle_artefacts=artefacts,
-               trailing_trades=len(trailing))
+               trailing_trades=len(trailing),
+               leverage=median(float(trade.get("leverage") or 1.0) for trade in trades) if trades else None,
+               short_trades=sum(1 for trade in trades if trade.get("is_short")))
 
 
 def _pct(value: float | None, sign: bool = True) -> str:

@@ -13,7 +13,7 @@ hyperopt values loaded from a params file, which would otherwise replace their a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from ts_plugin.core.config import TrailingConfig
@@ -37,6 +37,9 @@ class Variant:
     settings: dict[str, Any] | None = None
     plugin: bool = True
     builtin: dict[str, Any] = field(default_factory=dict)
+    # the built-in attributes its trail distance is mapped from (plugin-builtin and the ablation rows):
+    # freqtrade divides trailing_stop_positive by the trade's leverage, see at_leverage
+    mapped_from: dict[str, Any] | None = None
 
     @property
     def exact_settings(self) -> bool:
@@ -78,11 +81,24 @@ def builtin_attributes(config: TrailingConfig) -> dict[str, Any]:
             "trailing_only_offset_is_reached": True}
 
 
-def _mapped(attributes: Mapping[str, Any]) -> dict[str, Any]:
-    """The plugin's settings for these built-in attributes (ValueError when they do not map)."""
+def _mapped(attributes: Mapping[str, Any], leverage: float = 1.0) -> dict[str, Any]:
+    """The plugin's settings for these built-in attributes at this leverage (ValueError when they do not
+    map)."""
     return settings_from_builtin(
         attributes["trailing_stop"], attributes["trailing_stop_positive"],
-        attributes["trailing_stop_positive_offset"], attributes["trailing_only_offset_is_reached"])
+        attributes["trailing_stop_positive_offset"], attributes["trailing_only_offset_is_reached"],
+        leverage=leverage)
+
+
+def at_leverage(variant: Variant, leverage: float) -> Variant:
+    """The variant with its built-in-mapped trail distance for trades at ``leverage`` (freqtrade's
+    built-in trails trailing_stop_positive / leverage behind the peak, the plugin its distance on
+    price); a variant not mapped from the built-in, or leverage 1, is returned as it is."""
+    if variant.mapped_from is None or leverage == 1:
+        return variant
+    distance = _mapped(variant.mapped_from, leverage)["trail_distance"]
+    return replace(variant, settings={**(variant.settings or {}), "trail_distance": distance},
+                   title=f"{variant.title}, at leverage {leverage:g}")
 
 
 def strategy_builtin(strategy: Any) -> tuple[dict[str, Any] | None, str | None]:
@@ -109,7 +125,8 @@ def build(user: TrailingConfig, chosen: list[str] | None = None,
     """The comparison's variants from the user's settings in force, in table order; ``chosen`` keeps
     only those names (an ablation row exists only for a rule the user configured). ``from_strategy``:
     the built-in trailing the strategy's own ``trailing_*`` attributes describe (``strategy_builtin``);
-    without them the built-in gets the user's activation and distance."""
+    without them the built-in gets the user's activation and distance. The built-in is mapped at
+    leverage 1 here; ``at_leverage`` maps it for the leverage the trades have (futures)."""
     attributes = from_strategy or builtin_attributes(user)
     base = {**_as_settings(user), **_mapped(attributes)}
     source = ("your strategy's trailing_stop_positive "
@@ -118,13 +135,14 @@ def build(user: TrailingConfig, chosen: list[str] | None = None,
     found = [
         Variant(OFF, "strategy as written, smart trailing off", plugin=False),
         Variant(BUILTIN, f"freqtrade's built-in trailing, {source}", plugin=False, builtin=attributes),
-        Variant(PLUGIN_BUILTIN, "plugin with the built-in's semantics", settings=base),
+        Variant(PLUGIN_BUILTIN, "plugin with the built-in's semantics", settings=base, mapped_from=attributes),
         Variant(YOURS, "plugin with your settings"),
     ]
     mine = _as_settings(user)
     for key, name in RULES.items():
         if mine.get(key):
-            found.append(Variant(name, f"built-in semantics + your {key} alone", settings={**base, key: mine[key]}))
+            found.append(Variant(name, f"built-in semantics + your {key} alone", settings={**base, key: mine[key]},
+                                 mapped_from=attributes))
     if chosen:
         found = [variant for variant in found if variant.name in chosen]
     return found
