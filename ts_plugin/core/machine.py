@@ -27,9 +27,13 @@ import math
 from dataclasses import dataclass, replace
 
 from ts_plugin.core.config import BreakevenConfig, TrailingConfig
+from ts_plugin.core.evolve import evolve
 from ts_plugin.core.state import Phase, TrailState, noise_free
 
 NO_EVENTS: tuple = ()
+# The phases as module constants for step: in Python 3.11 reading an Enum member through its class
+# costs several times a global's lookup, and step reads them on every tick.
+_WAITING, _BREAKEVEN, _ACTIVE, _CLOSED = Phase.WAITING, Phase.BREAKEVEN, Phase.ACTIVE, Phase.CLOSED
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +178,7 @@ def step(
     """Advance one tick. Returns the same ``state`` object (and no events) when nothing changes.
     ``profit``: freqtrade's profit ratio at ``price``, read only by ``activation_basis``
     "profit_after_fees"."""
-    if state.phase is Phase.CLOSED or not is_valid_price(price):
+    if state.phase is _CLOSED or not is_valid_price(price):
         return state, NO_EVENTS
     is_short = state.is_short
     peak = price if is_tighter(price, state.peak, is_short) else state.peak
@@ -189,19 +193,19 @@ def step(
         and profit_ratio(state.entry, price, is_short) >= guard.trigger_profit
     ):
         breakeven_at = now
-        if phase is Phase.WAITING:
-            phase = Phase.BREAKEVEN
+        if phase is _WAITING:
+            phase = _BREAKEVEN
         events.append(Event("BREAKEVEN", price, breakeven_level(state.entry, is_short, guard)))
-    if phase is not Phase.ACTIVE:
+    if phase is not _ACTIVE:
         reason = _should_activate(state, price, now, config, profit)
         if reason is not None:
-            phase, activated_at = Phase.ACTIVE, now
+            phase, activated_at = _ACTIVE, now
             events.append(Event("ACTIVATED", price, state.stop, f"by {reason}"))
 
     stop = state.stop
     if guard is not None and breakeven_at is not None:
         stop = tightest(stop, breakeven_level(state.entry, is_short, guard), is_short)
-    if phase is Phase.ACTIVE:
+    if phase is _ACTIVE:
         distance = trail_distance(profit_ratio(state.entry, peak, is_short), config, momentum, is_short)
         stop = tightest(stop, peak * (1 + distance) if is_short else peak * (1 - distance), is_short)
     if state.stop is not None and not is_tighter(noise_free(stop), noise_free(state.stop), is_short):
@@ -229,7 +233,7 @@ def _settle(
         and breakeven_at == state.breakeven_at and crossed_at == state.crossed_at
     ):
         return state, NO_EVENTS
-    updated = replace(
+    updated = evolve(  # dataclasses.replace, cheaper: this runs on every tick that changes the state
         state, peak=peak, stop=stop, phase=phase, activated_at=activated_at, breakeven_at=breakeven_at,
         distance=distance, stop_raises=raises, crossed_at=crossed_at, updated_at=now,
     )

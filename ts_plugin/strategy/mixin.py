@@ -27,6 +27,7 @@ from ts_plugin.core.config import CONFIG_SECTION, ConfigError, TrailingConfig, m
 from ts_plugin.core.consistency import STOP_TOLERANCE, contradiction
 from ts_plugin.core.events import EventLog, EventName
 from ts_plugin.core.indicators import MomentumSeries, add_momentum_columns, momentum_series
+from ts_plugin.core.quiet_tick import QuietPlan
 from ts_plugin.core.state import Phase, StateError, TrailState
 from ts_plugin.strategy import hooks
 from ts_plugin.strategy.builtin_match import trailing_value
@@ -95,6 +96,7 @@ class SmartTrailingMixin(IStrategy):
         self._ts_momentum: dict[str, MomentumSeries] = {}
         self._ts_active_params: tuple | None = None  # resolved on first use (after params load)
         self._ts_configs: dict[tuple, TrailingConfig] = {}
+        self._ts_plan: QuietPlan | None = None  # the fast path's view of the config in force
         self._ts_exits: Counter[str] = Counter()
         self._ts_exit_kinds: Counter[str] = Counter()  # what closed each trade (summary.exit_kind)
         self._ts_entry_candle_losses = 0
@@ -331,6 +333,19 @@ class SmartTrailingMixin(IStrategy):
         current_profit: float | None = None,
     ) -> float | None:
         try:
+            if not after_fill:
+                # The fast path: a tick on which machine.step would return the state itself hands
+                # freqtrade nothing, exactly as _ts_tick would (see core/quiet_tick.py).
+                store = self._ts_store
+                state = store.cache.get(store.key(trade))
+                if state is not None:
+                    config = self._ts_config()
+                    plan = self._ts_plan
+                    if plan is None or plan.config is not config:
+                        plan = self._ts_plan = QuietPlan(config)
+                    now = self._ts_seconds(current_time) if plan.needs_time else 0.0
+                    if plan.is_quiet(state, current_rate, now, current_profit):
+                        return None
             return self._ts_tick(pair, trade, current_time, current_rate, after_fill, current_profit)
         except Exception:
             # freqtrade would swallow this and silently stop trailing: make it loud and counted.
