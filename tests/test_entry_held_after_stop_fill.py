@@ -93,3 +93,35 @@ def test_exits_and_no_change_are_never_asked_about(answer):
     strategy.answer = answer
     strategy._ts_governor = judge = Judge("3000001")
     assert adjust(strategy) == answer and judge.asked == 0
+
+
+class Exiting(TradeWithStop):
+    """A long whose exit order is open (freqtrade's emergency exit after its stop was refused)."""
+
+    exit_side = "sell"
+
+    def __init__(self):
+        super().__init__()
+        self.orders.append(Order.parse_from_ccxt_object(
+            {"id": "exit-1", "symbol": self.pair, "status": "open", "side": "sell", "type": "market",
+             "amount": 1.0, "filled": 0.0, "remaining": 1.0, "price": 96.0}, self.pair, "sell", 1.0, 96.0))
+
+    @property
+    def open_orders(self):
+        return [o for o in self.orders if o.ft_is_open and o.ft_order_side != "stoploss"]
+
+
+def test_an_added_entry_is_held_back_while_the_trade_is_exiting():
+    """The Bybit soak: freqtrade's first stop refused as triggering at once, its emergency exit open
+    (and already filled on the exchange), then a DCA asked in the same iteration: freqtrade cancels the
+    exit to place the entry, and the entry reopened the trade with no stop."""
+    strategy = make_strategy(Adding)
+    strategy._ts_governor = judge = Judge(None)
+    judge.counters = {"entries_held_while_exiting": 0}
+    trade = Exiting()
+    answer = strategy.adjust_trade_position(trade=trade, current_time=None, current_rate=100.0,
+                                            current_profit=-0.03, min_stake=1.0, max_stake=100.0)
+    assert answer is None and judge.counters["entries_held_while_exiting"] == 1 and judge.asked == 0
+    trade.orders[-1].ft_is_open = False  # the exit booked: nothing held back any more
+    assert strategy.adjust_trade_position(trade=trade, current_time=None, current_rate=100.0, current_profit=-0.03,
+                                          min_stake=1.0, max_stake=100.0) == (25.0, "add")

@@ -446,11 +446,25 @@ class SmartTrailingMixin(IStrategy):
 
     def _ts_adjust_part(self, trade: Any, result: Any) -> Any:
         """The strategy's ``adjust_trade_position`` answer, held back (None) when it adds to a trade
-        whose stop the exchange says went off before freqtrade booked it (live, stop on exchange)."""
+        that is exiting (an exit order of it is open) or whose stop the exchange says went off before
+        freqtrade booked it (live, stop on exchange).
+
+        freqtrade asks for adjustments while an exit order is open and, to place an added entry,
+        cancels that exit: an emergency exit after a refused stop, or the exit of a stop through the
+        price, would give way to more of a position with no stop (the Bybit soak: the exit had filled,
+        and the added entry reopened the closed trade)."""
         stake = result[0] if isinstance(result, tuple) and result else result
         if (self._ts_governor is None or isinstance(stake, bool) or not isinstance(stake, (int, float))
                 or not stake > 0):
             return result
+        exit_side = getattr(trade, "exit_side", None)
+        exiting = [o.order_id for o in getattr(trade, "open_orders", None) or ()
+                   if exit_side is not None and getattr(o, "ft_order_side", None) == exit_side]
+        if exiting:
+            self._ts_governor.counters["entries_held_while_exiting"] += 1
+            logger.info("smart_trailing: entry adjustment of trade %s (%s) held back: its exit order %s is "
+                        "open", getattr(trade, "id", None), trade.pair, exiting[0])
+            return None
         went_off = self._ts_governor.stop_went_off(trade)
         if went_off is None:
             return result
