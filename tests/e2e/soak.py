@@ -662,8 +662,20 @@ class SoakRun:
         self.downtime.append((died_ms, int(time.time() * 1000)))
         self.note(f"restarted on the same database, reconciled after {(self.downtime[-1][1] - died_ms) / 1000:.1f} s")
 
+    def _crossed(self, trades: list[dict]) -> list[str]:
+        """Open trades whose stored stop is through the price: their exit is due (``crossed_findings``)."""
+        refused = {str(t["order_id"]) for t in self.targets if str(t["order_id"]) not in self.released}
+        return crossed_findings(
+            trades, {t["trade_id"]: (self._stored(t["trade_id"]) or {}).get("stop") for t in trades},
+            {t["pair"]: self.sandbox.price(t["pair"]) for t in trades}, self.live_stops(), refused,
+            stops_lock_coins=not self.venue.futures)
+
     def _settled(self) -> bool:
+        """One live stop per open trade, recorded by freqtrade, and no exit still due (a stop that
+        crossed the price on the path's last candles: the bot exits at its next iteration)."""
         trades = self.sample()
+        if self._crossed(trades):
+            return False
         for trade in trades:
             records = [o["order_id"] for o in self.bot.client.trade(trade["trade_id"])["orders"]
                        if o["ft_order_side"] == "stoploss" and o["is_open"]]
@@ -707,10 +719,10 @@ class SoakRun:
         if self.replay.error is not None:
             raise self.replay.error
         replay_s = self.replay.elapsed()
-        self.note("price replay done; waiting for one recorded live stop per open trade")
+        self.note("price replay done; waiting for one recorded live stop per open trade and no exit due")
         self.sandbox.faults.latency_ms = 0
         try:
-            wait_until(self._settled, 45, "one live stop per open trade, recorded by freqtrade")
+            wait_until(self._settled, 45, "one live stop per open trade, recorded by freqtrade, no exit due")
             settled = True
         except AssertionError as exc:
             settled = False
@@ -727,11 +739,7 @@ class SoakRun:
         from tests.e2e.bot import wait_until
         held = self.venue.positions()
         backstops = self.venue.backstops()
-        refused = {str(t["order_id"]) for t in self.targets if str(t["order_id"]) not in self.released}
-        crossed = crossed_findings(
-            open_trades, {t["trade_id"]: (self._stored(t["trade_id"]) or {}).get("stop") for t in open_trades},
-            {t["pair"]: self.sandbox.price(t["pair"]) for t in open_trades}, live, refused,
-            stops_lock_coins=not self.venue.futures)
+        crossed = self._crossed(open_trades)
         trade_of_entry = {}
         for entry_id, trade in by_entry.items():
             try:  # the whole trade with every order (the list answers carry them too, but /status not all)
