@@ -1,7 +1,7 @@
 """The backtest's fast path (``core/quiet_tick.py``) never skips a tick on which a rule would act.
 
 ``QuietPlan.is_quiet`` may say True only when ``machine.step`` returns the very same state and no
-events. Held to that over random tick sequences for every combination of the settings it reads:
+events; ``moves_peak_only`` may build a state only when ``step`` builds an equal one, with no events. Held to that over random tick sequences for every combination of the settings it reads:
 both activation bases, breakeven, time activation, steps and momentum on or off, longs and shorts,
 prices on and a hair around the activation price, the peak and the stop, freqtrade's profit given,
 missing, NaN or infinite, position adjustments (which move the entry and the breakeven floor),
@@ -110,6 +110,9 @@ def test_a_quiet_tick_is_one_step_leaves_unchanged(config, is_short, sequence):
         updated, events = step(state, price, now, config, momentum, profit)
         if plan.is_quiet(state, price, now, profit):
             assert updated is state and events == (), (state, price, now, profit, momentum)
+        moved = plan.moves_peak_only(state, price, now, profit)
+        if moved is not None:
+            assert events == () and moved == updated and moved is not state, (state, price, now, profit)
         state = updated
     closed = machine.close(state, now, "stop_loss")
     assert plan.is_quiet(closed, state.peak, now, None)
@@ -149,6 +152,9 @@ def test_the_fast_path_takes_the_common_ticks():
         assert active.phase is Phase.ACTIVE and active.stop is not None
         assert plan.is_quiet(active, 101.9, T0 + 600, 0.017)
         assert not plan.is_quiet(active, 102.1, T0 + 600, 0.02)  # a new peak
+        assert plan.moves_peak_only(active, 102.1, T0 + 600, 0.02) is None  # trailing: the level moves too
+        moved = plan.moves_peak_only(waiting, 100.5, T0 + 60, 0.003)
+        assert moved is not None and moved.peak == 100.5 and moved.updated_at == T0 + 60
         assert not plan.is_quiet(active, active.stop, T0 + 600, 0.0)  # the stop reached
 
 
@@ -171,7 +177,8 @@ def test_the_strategy_answers_the_same_with_and_without_the_fast_path(config, is
         strategy = Strategy({"runmode": RunMode.BACKTEST})
         strategy._ts_base_config = config
         if not fast:
-            strategy._ts_plan = SimpleNamespace(config=config, needs_time=True, is_quiet=lambda *a: False)
+            strategy._ts_plan = SimpleNamespace(config=config, needs_time=True, is_quiet=lambda *a: False,
+                                                moves_peak_only=lambda *a: None)
         opened = datetime(2026, 1, 1, tzinfo=timezone.utc)
         trade = SimpleNamespace(id=1, pair="BTC/USDT", open_date=opened, open_date_utc=opened, open_rate=ENTRY,
                                 is_short=is_short, leverage=1.0, stop_loss=ENTRY * 0.9)

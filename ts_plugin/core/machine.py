@@ -263,7 +263,7 @@ def rebase_entry(
 
 def close(state: TrailState, now: float, exit_reason: str | None) -> TrailState:
     """The final state of an exited trade."""
-    return replace(state, phase=Phase.CLOSED, updated_at=now, exit_reason=exit_reason)
+    return evolve(state, phase=Phase.CLOSED, updated_at=now, exit_reason=exit_reason)
 
 
 def adopt(

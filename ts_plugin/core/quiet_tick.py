@@ -14,6 +14,8 @@ new best price, a breakeven trigger, an activation by profit, price or time, a t
 floor or trailing level, a stop found through the price) it answers False and the caller runs the
 full ``step``. The property
 test ``tests/test_quiet_tick.py`` holds it to that over random tick sequences and settings.
+``moves_peak_only`` does the same for the next most common tick, a new best price of a trade not
+trailing yet on which no rule acts: it builds the one state ``step`` would build.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import math
 
 from ts_plugin.core.config import TrailingConfig
+from ts_plugin.core.evolve import evolve
 from ts_plugin.core.machine import trail_distance
 from ts_plugin.core.state import Phase, TrailState
 
@@ -61,15 +64,38 @@ class QuietPlan:
     def is_quiet(self, state: TrailState, price: float, now: float, profit: float | None = None) -> bool:
         """True only when ``machine.step(state, price, now, self.config, momentum, profit)`` returns
         ``state`` unchanged, for any ``momentum``."""
-        phase = state.phase
-        if phase is _CLOSED:
+        if state.phase is _CLOSED:
             return True
         if not isinstance(price, float) or not 0.0 < price < _INF:
             return False  # step ignores such a price too, but the adapter reports it: not ours to skip
+        peak = state.peak
+        if (price < peak) if state.is_short else (price > peak):
+            return False  # a new best price
+        return self._nothing_acts(state, price, now, profit)
+
+    def moves_peak_only(
+        self, state: TrailState, price: float, now: float, profit: float | None = None
+    ) -> TrailState | None:
+        """The state ``machine.step`` returns (with no events) when ``price`` is a new best price of a
+        trade not trailing yet and no rule acts on it: the same state with that peak, at ``now``.
+        None otherwise (the caller runs ``step``). The other common tick of a backtest."""
+        phase = state.phase
+        if phase is _CLOSED or phase is _ACTIVE:
+            return None
+        if not isinstance(price, float) or not 0.0 < price < _INF:
+            return None
+        peak = state.peak
+        if not ((price < peak) if state.is_short else (price > peak)):
+            return None
+        if not self._nothing_acts(state, price, now, profit):
+            return None
+        return evolve(state, peak=price, updated_at=now)
+
+    def _nothing_acts(self, state: TrailState, price: float, now: float, profit: float | None) -> bool:
+        """No rule acts on this tick, judged from the state's own peak (a trailing trade's level)."""
+        phase = state.phase
         is_short = state.is_short
         peak = state.peak
-        if (price < peak) if is_short else (price > peak):
-            return False  # a new best price
         entry = state.entry
         trigger = self.trigger
         breakeven_at = state.breakeven_at

@@ -337,7 +337,8 @@ class SmartTrailingMixin(IStrategy):
                 # The fast path: a tick on which machine.step would return the state itself hands
                 # freqtrade nothing, exactly as _ts_tick would (see core/quiet_tick.py).
                 store = self._ts_store
-                state = store.cache.get(store.key(trade))
+                key = store.key(trade)
+                state = store.cache.get(key)
                 if state is not None:
                     config = self._ts_config()
                     plan = self._ts_plan
@@ -345,6 +346,11 @@ class SmartTrailingMixin(IStrategy):
                         plan = self._ts_plan = QuietPlan(config)
                     now = self._ts_seconds(current_time) if plan.needs_time else 0.0
                     if plan.is_quiet(state, current_rate, now, current_profit):
+                        return None
+                    moved = plan.moves_peak_only(state, current_rate, self._ts_seconds(current_time), current_profit)
+                    if moved is not None:  # a new best price while waiting, nothing else: _ts_tick's result
+                        store.cache[key] = moved
+                        store.write(trade, moved)
                         return None
             return self._ts_tick(pair, trade, current_time, current_rate, after_fill, current_profit)
         except Exception:
@@ -612,7 +618,9 @@ class SmartTrailingMixin(IStrategy):
         """The summary's counters: what closed the trade (phase at exit), losing entry-candle trailing
         exits. In memory, a fixed number of counters."""
         self._ts_exit_kinds[exit_kind(state.phase.value, reason, CROSSED_EXIT_REASON)] += 1
-        if reason == "trailing_stop_loss" and machine.is_valid_price(price):
+        # The profit is asked only on the entry candle, the only place it counts (freqtrade's is costly).
+        if reason == "trailing_stop_loss" and now - trade.open_date_utc.timestamp() < 60 \
+                and machine.is_valid_price(price):
             profit = trade.calc_profit_ratio(float(price)) if hasattr(trade, "calc_profit_ratio") else None
             if is_losing_entry_candle_trailing_exit(reason, trade.open_date_utc.timestamp(), now, profit):
                 self._ts_entry_candle_losses += 1
