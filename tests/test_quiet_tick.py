@@ -1,8 +1,9 @@
 """The backtest's fast path (``core/quiet_tick.py``) never skips a tick on which a rule would act.
 
 ``QuietPlan.is_quiet`` may say True only when ``machine.step`` returns the very same state and no
-events; ``moves_peak_only`` may build a state only when ``step`` builds an equal one, with no events. Held to that over random tick sequences for every combination of the settings it reads:
-both activation bases, breakeven, time activation, steps and momentum on or off, longs and shorts,
+events; ``moves_peak_only`` may build a state only when ``step`` builds an equal one, with no events.
+Held to that over random tick sequences for every combination of the settings it reads: both
+activation bases, breakeven, time activation, steps and momentum on or off, longs and shorts,
 prices on and a hair around the activation price, the peak and the stop, freqtrade's profit given,
 missing, NaN or infinite, position adjustments (which move the entry and the breakeven floor),
 states read back from their stored form, and closed states. The adapter's answers with and without
