@@ -154,9 +154,12 @@ def render(report: dict, heading: str = HEADING) -> str:
         "cancel of an ACTIVE trade's stop order that stays live until it fills, one `kill -9` and a restart "
         "on the same database. Times come from the sandbox's own order records (created, cancelled, "
         "filled): a position is unprotected while it holds coins and none of its stop orders is live. "
-        f"Not counted: the first {settings['first_stop_grace_s']:g} s after the entry fill (freqtrade places "
-        f"the stop in its next iteration), the first {settings['replacement_grace_s']:g} s of each "
-        "cancel-then-create (or cancel before a market exit), and the time the bot was dead or restarting.",
+        f"Not counted in the seconds: the first {settings['first_stop_grace_s']:g} s after the entry fill "
+        f"(freqtrade places the stop in its next iteration), the first {settings['replacement_grace_s']:g} s "
+        "of each cancel-then-create (or cancel before a market exit), and the time the bot was dead or "
+        "restarting. The check counts the bot's own iterations instead (freqtrade's heartbeat after each; "
+        "a loaded machine makes them longer, not more): the first stop may wait for the end of the entry "
+        "fill's iteration and of one more (a create refused with a 429), a replacement for one end.",
         "",
         "| figure | value |",
         "| --- | --- |",
