@@ -50,7 +50,7 @@ class Keeping:
             exchange=exchange, ledger=ledger, reconciled=True, counters=Counter(), watches=Watches(),
             settings=SimpleNamespace(min_update_interval_s=60.0, cancel_foreign_stop_orders=False),
             _wall=lambda: 1000.0, breaker=SimpleNamespace(allows=lambda now: True),
-            _guarded=lambda label, func: func(), alarm=lambda *a, **f: None,
+            _guarded=lambda label, func, read_only=False: func(), alarm=lambda *a, **f: None,
             events=SimpleNamespace(emit=lambda *a, **f: None),
             _original={"cancel_stoploss_order": lambda oid, pair: None, "fetch_stoploss_order": self._read})
         venue = Venue("test", BINANCE_USDM, lambda *a: {"id": "3000007"}, lambda *a: None,

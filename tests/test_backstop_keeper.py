@@ -55,7 +55,7 @@ class World:
             exchange=exchange, ledger=ledger, reconciled=True, counters=Counter(), watches=Watches(),
             settings=SimpleNamespace(min_update_interval_s=60.0, cancel_foreign_stop_orders=False),
             _wall=lambda: self.now,
-            breaker=SimpleNamespace(allows=lambda now: True), _guarded=lambda label, func: func(),
+            breaker=SimpleNamespace(allows=lambda now: True), _guarded=lambda label, func, read_only=False: func(),
             alarm=lambda key, kind, reason, **f: self.events.append(("WARNING", reason)),
             events=SimpleNamespace(emit=lambda name, trade_id, pair, **f: self.events.append((name.value, f))),
             _original={"cancel_stoploss_order": lambda oid, pair: self.calls.append(("cancel stop", oid)),

@@ -82,6 +82,20 @@ def test_a_success_after_the_cool_down_closes_an_open_circuit_without_a_held_bac
     assert breaker.record_success(now=100) is CircuitState.CLOSED
 
 
+def test_a_read_between_two_failed_order_calls_does_not_end_their_run():
+    """Bybit limits each endpoint on its own: the reconciliation's listing goes through between two
+    refused amends. The run of failures goes on; an order call's success ends it; after the
+    cool-down a read closes the circuit as any call does (the trial)."""
+    breaker = CircuitBreaker(failure_threshold=2, cooldown_s=100)
+    assert breaker.record_failure(now=0) is CircuitState.CLOSED
+    assert breaker.record_success(now=1, read_only=True) is CircuitState.CLOSED and breaker.failures == 1
+    assert breaker.record_failure(now=2) is CircuitState.OPEN
+    assert breaker.record_success(now=50, read_only=True) is CircuitState.OPEN
+    assert breaker.record_success(now=102, read_only=True) is CircuitState.CLOSED and breaker.failures == 0
+    assert breaker.record_failure(now=103) is CircuitState.CLOSED
+    assert breaker.record_success(now=104) is CircuitState.CLOSED and breaker.failures == 0
+
+
 def test_retry_until_success_with_growing_jittered_delays():
     answers = iter([ccxt.RequestTimeout("t"), ccxt.RateLimitExceeded("429"), ccxt.InvalidNonce("-1021"), "ok"])
 

@@ -197,6 +197,22 @@ def test_failures_open_the_circuit_and_success_closes_it(rig, caplog):
     assert governor.breaker.state is CircuitState.CLOSED
 
 
+def test_a_listing_between_two_failed_creates_does_not_keep_the_circuit_closed(rig):
+    """The reconciliation's listing goes through between two refused stop creates (an exchange that
+    limits each endpoint on its own): the second failure in a row still opens the circuit."""
+    from ts_plugin.exchange.reconciler import Reconciler
+
+    exchange, ledger, clock, governor = rig
+    reconciler = Reconciler(governor, dry_run=False, bot_created_stops=lambda pairs: set())
+    exchange.create_answers = [ccxt.RateLimitExceeded("429")] * 4
+    with pytest.raises(TemporaryError):
+        exchange.create_stoploss("BTC/USDT", 1.0, 96.0, {}, "sell", 1.0)
+    assert reconciler.open_stop_orders(["BTC/USDT"]) == [] and exchange.lists == 1
+    with pytest.raises(TemporaryError):
+        exchange.create_stoploss("BTC/USDT", 1.0, 96.0, {}, "sell", 1.0)
+    assert governor.breaker.state is CircuitState.OPEN
+
+
 def test_circuit_open_pauses_moves(rig):
     exchange, ledger, clock, governor = rig
     governor.breaker.record_failure(clock.now)

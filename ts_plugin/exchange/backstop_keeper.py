@@ -434,7 +434,7 @@ class BackstopKeeper:
             original = governor._original.get("fetch_stoploss_order") or governor.exchange.fetch_stoploss_order
             fetch = lambda: original(order_id, pair)  # noqa: E731
         try:
-            return governor._guarded("read backstop", fetch)
+            return governor._guarded("read backstop", fetch, read_only=True)
         except InvalidOrderException:
             return None
 
@@ -476,7 +476,8 @@ class BackstopKeeper:
             return [order for order in listed if trade_id_of(self.venue.client_id_of(order)) is not None]
         governor = self.governor
         try:
-            return governor._guarded("list backstops", lambda: self.venue.list_held(governor.exchange, pairs))
+            return governor._guarded("list backstops", lambda: self.venue.list_held(governor.exchange, pairs),
+                                     read_only=True)
         except Exception as exc:
             logger.warning("smart_trailing: reading the positions' trailing stops failed; the next "
                            "reconciliation looks again: %s", exc)

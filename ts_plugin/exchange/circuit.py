@@ -35,12 +35,16 @@ class CircuitBreaker:
             return False
         return True
 
-    def record_success(self, now: float | None = None) -> CircuitState:
+    def record_success(self, now: float | None = None, read_only: bool = False) -> CircuitState:
         """A call went through. While OPEN and still inside the cool-down this changes nothing:
         calls that are never held back (a new trade's first stop, the reconciliation's listing)
-        must not cut the cool-down short. After it (or while HALF_OPEN or CLOSED) it closes."""
+        must not cut the cool-down short. After it (or while HALF_OPEN) it closes. While CLOSED an
+        order call's success ends the run of failures; a read's (``read_only``) does not: a listing
+        between two refused moves says nothing of the order path, so the run goes on counting."""
         if (self.state is CircuitState.OPEN and now is not None and self.opened_at is not None
                 and now - self.opened_at < self.cooldown_s):
+            return self.state
+        if read_only and self.state is CircuitState.CLOSED:
             return self.state
         self.failures = 0
         self.state = CircuitState.CLOSED

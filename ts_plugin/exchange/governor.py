@@ -295,8 +295,12 @@ class StopGovernor:
 
     # ----- guarded exchange calls -----------------------------------------------------------------
 
-    def _guarded(self, label: str, func: Callable[[], Any]) -> Any:
-        """Retry transient errors; feed the circuit breaker; map exhaustion to TemporaryError."""
+    def _guarded(self, label: str, func: Callable[[], Any], *, read_only: bool = False) -> Any:
+        """Retry transient errors; feed the circuit breaker; map exhaustion to TemporaryError.
+
+        A read that goes through (``read_only``: a listing, an order read) is no proof that the order
+        path works again (exchanges limit each endpoint on its own, Bybit): see
+        ``CircuitBreaker.record_success``."""
         def count_retry(attempt: int, error: BaseException) -> None:
             self.counters["retries"] += 1
             logger.warning("smart_trailing: %s failed (attempt %d): %s", label, attempt, error)
@@ -306,7 +310,7 @@ class StopGovernor:
         except RetryBudgetExceeded as exc:
             self._failure(label, exc.last)
             raise TemporaryError(f"{label}: {exc}") from exc
-        self.breaker.record_success(self._wall())
+        self.breaker.record_success(self._wall(), read_only=read_only)
         return result
 
     def _failure(self, label: str, error: BaseException) -> None:

@@ -55,7 +55,7 @@ class Reconciler:
         keeper, listed = self.governor.backstop, []
 
         def call(label: str, func: Callable[[], Any]) -> Any:
-            orders = self.governor._guarded(label, func)
+            orders = self.governor._guarded(label, func, read_only=True)
             listed.extend(orders or [])
             return orders
 
