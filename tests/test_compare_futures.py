@@ -8,8 +8,6 @@ strategy and config, and ``plugin-builtin`` (mapped at the trades' leverage 3) c
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -17,11 +15,11 @@ import pytest
 
 from tests.builtin_match_runs import SAME, is_entry_candle_trailing
 from tests.conftest import ROOT
+from tests.plain_backtest import plain_backtesting
 from tests.test_compare_runs import _check_rows, _compare, _same
 from ts_plugin.cli import main
-from ts_plugin.sandbox import SandboxExchange, ccxt_overrides
+from ts_plugin.sandbox import SandboxExchange
 from ts_plugin.tools.compare.comparison import Setup, run_comparison
-from ts_plugin.tools.demo import BACKTEST_CONFIG
 from ts_plugin.tools.futures_candles import FUTURES_DEFAULTS, futures_pairs_in
 
 FUTURES = ROOT.parent / "shared" / "data" / "binance_futures"
@@ -84,29 +82,14 @@ def _setup(tmp_path: Path) -> tuple[Path, Path]:
 def _plain_backtest(tmp_path: Path, folder: Path, config: Path) -> dict:
     """freqtrade's own ``backtesting`` command, offline against a sandbox serving the futures pair; its
     stats. The base config and the futures defaults compare puts under the user's config, then it."""
-    from freqtrade.data.btanalysis import load_backtest_stats
-
+    defaults = tmp_path / "plain-futures-defaults.json"
+    defaults.write_text(json.dumps(FUTURES_DEFAULTS))
     sandbox = SandboxExchange(futures_pairs_in(FUTURES)).start()
     try:
-        base = json.loads(BACKTEST_CONFIG.read_text())
-        base["exchange"].update(ccxt_overrides(sandbox.url), pair_whitelist=[PAIR])
-        base_file = tmp_path / "plain-base.json"
-        base_file.write_text(json.dumps(base))
-        defaults = tmp_path / "plain-futures-defaults.json"
-        defaults.write_text(json.dumps(FUTURES_DEFAULTS))
-        plain = tmp_path / "plain"
-        (plain / "results").mkdir(parents=True)
-        files = [argument for path in (base_file, defaults, config) for argument in ("--config", str(path))]
-        done = subprocess.run(
-            [sys.executable, "-m", "freqtrade", "backtesting", *files,
-             "--strategy", "MyFuturesMoves", "--strategy-path", str(folder), "--datadir", str(FUTURES),
-             "--userdir", str(plain), "--timerange", TIMERANGE, "--export", "trades",
-             "--backtest-directory", str(plain / "results"), "--cache", "none"],
-            capture_output=True, text=True, timeout=900, cwd=tmp_path)
+        return plain_backtesting(sandbox, [PAIR], tmp_path, "plain", "MyFuturesMoves", folder,
+                                 [defaults, config], FUTURES, TIMERANGE)
     finally:
         sandbox.stop()
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return load_backtest_stats(plain / "results")["strategy"]["MyFuturesMoves"]
 
 
 @pytest.mark.slow

@@ -6,17 +6,14 @@ command line) of the strategy as it is, and written without the mixin with and w
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT, start_sandbox_for
+from tests.plain_backtest import plain_backtesting
 from ts_plugin.cli import main
-from ts_plugin.sandbox import ccxt_overrides
-from ts_plugin.tools.demo import BACKTEST_CONFIG
 
 pytestmark = pytest.mark.slow
 
@@ -119,27 +116,12 @@ def test_sample_strategy_on_the_shared_month(capsys, tmp_path, shared_datadir):
 
 def _plain_backtest(tmp_path: Path, name: str, folder: Path, configs: list[Path], datadir: Path) -> dict:
     """freqtrade's own ``backtesting`` command (a subprocess), offline against a sandbox; its stats."""
-    from freqtrade.data.btanalysis import load_backtest_stats
-
     sandbox = start_sandbox_for(datadir)
     try:
-        base = json.loads(BACKTEST_CONFIG.read_text())
-        base["exchange"].update(ccxt_overrides(sandbox.url), pair_whitelist=PAIRS)
-        base_file = tmp_path / f"{name}-base.json"
-        base_file.write_text(json.dumps(base))
-        plain = tmp_path / name
-        (plain / "results").mkdir(parents=True)
-        files = [argument for config in [base_file, *configs] for argument in ("--config", str(config))]
-        done = subprocess.run(
-            [sys.executable, "-m", "freqtrade", "backtesting", *files,
-             "--strategy", "MyEmaRsi", "--strategy-path", str(folder), "--datadir", str(datadir),
-             "--userdir", str(plain), "--timerange", TIMERANGE, "--export", "trades",
-             "--backtest-directory", str(plain / "results"), "--cache", "none"],
-            capture_output=True, text=True, timeout=600, cwd=tmp_path)
+        return plain_backtesting(sandbox, PAIRS, tmp_path, name, "MyEmaRsi", folder, configs, datadir,
+                                 TIMERANGE, timeout=600)
     finally:
         sandbox.stop()
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return load_backtest_stats(plain / "results")["strategy"]["MyEmaRsi"]
 
 
 def _same(row: dict, stats: dict) -> None:
