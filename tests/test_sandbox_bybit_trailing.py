@@ -7,23 +7,8 @@ cleared with "0", refused where Bybit refuses it."""
 import ccxt
 import pytest
 
-from tests.sandbox_clients import sandbox_client
-from ts_plugin.sandbox import SandboxExchange
-
-PAIR = "BTC/USDT:USDT"
-
-
-@pytest.fixture
-def sandbox():
-    exchange = SandboxExchange({PAIR: 100.0}).start()
-    yield exchange
-    exchange.stop()
-
-
-@pytest.fixture
-def client(sandbox, monkeypatch):
-    with sandbox_client(sandbox, monkeypatch, "bybit", {"defaultSettle": "USDT"}) as api:
-        yield api
+from tests.perpetual_fixtures import PAIR, sandbox  # noqa: F401  (the one-perpetual sandbox fixture)
+from tests.perpetual_fixtures import bybit as client  # noqa: F401  (ccxt's Bybit client through it)
 
 
 def open_long(client, amount=0.5):
